@@ -1,0 +1,81 @@
+import type { OpenAPIV3_1 } from 'openapi-types';
+import type { ModuleDefinition } from '../metadata/metadata.types';
+import { buildRecordSchema, labelOf } from '../records/record-schema.builder';
+import { ADMIN_TAGS, adminPaths } from './openapi-admin-paths';
+import { asSchema, type Paths, sharedComponents } from './openapi-components';
+import { type ModuleNaming, pascalCase, recordPaths } from './openapi-record-paths';
+
+export interface OpenApiDocumentOptions {
+  /** The metadata version the document describes; becomes `info.version`, so a publish changes the document. */
+  metadataVersion: string;
+  /** Absolute or relative URL of the API server; omitted, clients use the document's own origin. */
+  serverUrl?: string;
+}
+
+/**
+ * Builds the OpenAPI 3.1 document of the REST API from module metadata: per module the
+ * `<Pascal>Record`, `<Pascal>Create` and `<Pascal>Update` schemas and the concrete record paths,
+ * plus the admin (metadata, API keys) and health paths. Pure: same metadata, same document.
+ */
+export function buildOpenApiDocument(
+  modules: ModuleDefinition[],
+  options: OpenApiDocumentOptions,
+): OpenAPIV3_1.Document {
+  const components = sharedComponents();
+  const schemas = components.schemas ?? {};
+  const paths: Paths = {};
+  const tags: OpenAPIV3_1.TagObject[] = [];
+  const usedTags = new Set(ADMIN_TAGS.map((tag) => tag.name));
+  const usedPascal = new Set<string>();
+
+  // Sorted, so the document (and a cached ETag of it) does not depend on registry order.
+  for (const module of [...modules].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    const naming: ModuleNaming = {
+      pascal: uniqueName(pascalCase(module.name), usedPascal),
+      tag: uniqueTag(module, usedTags),
+    };
+    tags.push({ name: naming.tag, description: `Records of the \`${module.name}\` module.` });
+    schemas[`${naming.pascal}Record`] = asSchema(buildRecordSchema(module, 'output'));
+    schemas[`${naming.pascal}Create`] = asSchema(buildRecordSchema(module, 'create'));
+    schemas[`${naming.pascal}Update`] = asSchema(buildRecordSchema(module, 'update'));
+    Object.assign(paths, recordPaths(module, naming));
+  }
+  Object.assign(paths, adminPaths());
+
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'CRM API',
+      version: options.metadataVersion,
+      description: [
+        'Generated from the module metadata; it changes when a module is published.',
+        'Authenticate with an API key: `Authorization: Bearer <key>`.',
+        'Errors are RFC 9457 problem details (`application/problem+json`).',
+      ].join('\n\n'),
+    },
+    ...(options.serverUrl ? { servers: [{ url: options.serverUrl }] } : {}),
+    security: [{ bearerAuth: [] }],
+    tags: [...tags, ...ADMIN_TAGS],
+    paths: paths as OpenAPIV3_1.PathsObject,
+    components,
+  };
+}
+
+/**
+ * Distinct module names can share a PascalCase (`a_b`, `a__b`); component names and
+ * operationIds must not, so a later one gets a numeric suffix.
+ */
+function uniqueName(base: string, used: Set<string>): string {
+  let name = base;
+  for (let n = 2; used.has(name); n++) name = `${base}${n}`;
+  used.add(name);
+  return name;
+}
+
+/** The English plural label, unless another module or an admin tag already shows it. */
+function uniqueTag(module: ModuleDefinition, used: Set<string>): string {
+  const label = labelOf(module.pluralLabel, labelOf(module.label, module.name));
+  const tag = used.has(label) ? `${label} (${module.name})` : label;
+  used.add(tag);
+  return tag;
+}

@@ -1,0 +1,31 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import express from 'express';
+import { DOCS_ASSETS_PATH } from './api/openapi.controller';
+import { swaggerUiAssetsDir } from './api/docs.page';
+import { bodyPipeline } from './common/body.middleware';
+import { ProblemFilter } from './common/problem.filter';
+import type { AppConfig } from './config/app.config';
+import { AppModule } from './app.module';
+
+/** Builds the HTTP application (not yet listening); used by `main.ts` and by the tests. */
+export async function createApp(config: AppConfig, options: { logger?: false } = {}): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+    bodyParser: false,
+    abortOnError: false,
+    logger: options.logger ?? [config.logLevel, ...higherLevels(config.logLevel)],
+  });
+  app.disable('x-powered-by');
+  app.use(DOCS_ASSETS_PATH, express.static(swaggerUiAssetsDir(), { index: false, fallthrough: false }));
+  for (const handler of bodyPipeline(config.bodyLimitBytes)) app.use(handler);
+  app.useGlobalFilters(new ProblemFilter());
+  app.enableShutdownHooks();
+  await app.init();
+  return app;
+}
+
+function higherLevels(level: AppConfig['logLevel']): Array<AppConfig['logLevel'] | 'fatal'> {
+  const order: Array<AppConfig['logLevel'] | 'fatal'> = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+  return order.slice(0, order.indexOf(level));
+}

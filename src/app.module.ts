@@ -1,0 +1,23 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { ApiModule } from './api/api.module';
+import { AuthModule } from './auth/auth.module';
+import type { AppConfig } from './config/app.config';
+import { ConfigModule } from './config/config.module';
+import { DatabaseModule } from './database/database.module';
+import { HealthController } from './health/health.controller';
+import { MetadataModule } from './metadata/metadata.module';
+import { RecordsModule } from './records/records.module';
+
+@Module({ controllers: [HealthController] })
+class HealthModule {}
+
+/** The engine. RecordsModule comes last: its generic `/api/v1/:module` routes must not shadow fixed ones. */
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [ConfigModule.forRoot(config), DatabaseModule, AuthModule, MetadataModule, ApiModule, HealthModule, RecordsModule],
+    };
+  }
+}

@@ -1,0 +1,81 @@
+import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { AppException } from './app.exception';
+import { problemFromException, sendProblem, type Problem } from './problem';
+
+/**
+ * Turns every error into RFC 9457 problem+json: {@link AppException}s keep their
+ * status and code, Nest's own HTTP exceptions (unknown route, ...) keep their
+ * status, and anything else is logged and answered with a 500 that leaks nothing.
+ */
+@Catch()
+export class ProblemFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Problem');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const req = http.getRequest<Request>();
+    const res = http.getResponse<Response>();
+    sendProblem(res, toProblem(exception, req, this.logger));
+  }
+}
+
+export function toProblem(exception: unknown, req: Request, logger: Logger): Problem {
+  const instance = req.originalUrl?.split('?')[0];
+  if (exception instanceof AppException) return problemFromException(exception, instance);
+  const bodyParserProblem = fromBodyParser(exception);
+  if (bodyParserProblem) return problemFromException(bodyParserProblem, instance);
+  const databaseProblem = fromDatabase(exception);
+  if (databaseProblem) return problemFromException(databaseProblem, instance);
+  if (exception instanceof HttpException) {
+    const status = exception.getStatus();
+    const detail =
+      status === 404
+        ? `No route ${req.method} ${instance}. See /api/docs for the endpoints.`
+        : exception.message;
+    return { type: 'about:blank', title: exception.name, status, detail, instance };
+  }
+  logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+  return {
+    type: '/problems/internal_error',
+    title: 'Internal Server Error',
+    status: 500,
+    detail: 'The server failed to handle the request; the error is logged.',
+    instance,
+  };
+}
+
+/** body-parser errors carry `type` and `status`; give them codes and clear words. */
+function fromBodyParser(error: unknown): AppException | undefined {
+  const e = error as { type?: string; status?: number; message?: string; limit?: number };
+  switch (e?.type) {
+    case 'entity.parse.failed':
+      return new AppException('bad_request', 'malformed_json', `The request body is not valid JSON: ${e.message}`);
+    case 'entity.too.large':
+      return new AppException(
+        'payload_too_large',
+        'body_too_large',
+        `The request body is larger than the limit of ${e.limit} bytes.`,
+      );
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new AppException('unsupported_media_type', 'unsupported_charset', e.message ?? 'Unsupported charset; send UTF-8.');
+    case 'request.aborted':
+      return new AppException('bad_request', 'request_aborted', 'The client aborted the request.');
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * A value PostgreSQL refuses (SQLSTATE class 22, data exception: bad number,
+ * bad date, out of range) comes from the request: a 400, not a 500. Input is
+ * validated before it reaches SQL; this is the net under that.
+ */
+function fromDatabase(error: unknown): AppException | undefined {
+  const code = (error as { code?: unknown; driverError?: { code?: unknown } })?.driverError?.code ?? (error as { code?: unknown })?.code;
+  if (typeof code === 'string' && /^22[0-9A-Z]{3}$/.test(code)) {
+    return new AppException('bad_request', 'invalid_value', `A value in the request is not valid for its field: ${(error as Error).message}`);
+  }
+  return undefined;
+}
