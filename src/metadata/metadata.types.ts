@@ -34,6 +34,8 @@ export type FieldType = (typeof FIELD_TYPES)[number];
 export interface FieldDefinition {
   type: FieldType;
   label?: Labels;
+  /** Help text per language. */
+  description?: Labels;
   required?: boolean;
   default?: unknown;
   /** text-like fields: longest accepted value in characters. */
@@ -90,6 +92,9 @@ export const RESERVED_FIELD_NAMES = [
   'updatedAt',
   'archivedAt',
 ] as const;
+
+/** Module names that would collide with the engine's own routes under /api/v1. */
+export const RESERVED_MODULE_NAMES = ['admin'] as const;
 
 /** Field and module names: lower snake case, so they are safe as JSON keys, URL segments and index names. */
 export const NAME_PATTERN = '^[a-z][a-z0-9_]{0,47}$';

@@ -109,9 +109,15 @@ function toProblems(
   }
 
   const problems: MetadataProblem[] = [];
+  const forbidden = new Set<string>();
   for (const error of errors) {
     // 'if' only summarises the then/else errors that are reported on their own.
     if (error.keyword === 'if') continue;
+    // An option can be forbidden twice (by its type and by being inside lines); one report is enough.
+    if (error.keyword === 'false schema') {
+      if (forbidden.has(error.instancePath)) continue;
+      forbidden.add(error.instancePath);
+    }
     // Property name errors arrive twice: once from the inner pattern, once as propertyNames.
     if (error.propertyName !== undefined) continue;
     const conditional = /\/(then|else)\//.test(error.schemaPath);

@@ -1,4 +1,4 @@
-import { NAME_PATTERN, RESERVED_FIELD_NAMES, type MetadataProblem } from './metadata.types';
+import { NAME_PATTERN, RESERVED_FIELD_NAMES, RESERVED_MODULE_NAMES, type MetadataProblem } from './metadata.types';
 import { escapePointerSegment } from './json-source';
 
 /** One module body with the file it came from (`modules/<name>/module.json`). */
@@ -50,6 +50,9 @@ export function checkModuleSemantics(
           '/name',
           `module name ${JSON.stringify(body.name)} does not match its folder ${JSON.stringify(folder)}; rename one so they are equal`,
         );
+      }
+      if (RESERVED_MODULE_NAMES.includes(body.name as (typeof RESERVED_MODULE_NAMES)[number])) {
+        report('/name', `${JSON.stringify(body.name)} is reserved for the engine's own API paths; choose another module name`);
       }
       const first = firstFileByName.get(body.name);
       if (first !== undefined) {
