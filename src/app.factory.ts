@@ -21,7 +21,13 @@ export async function createApp(config: AppConfig, options: { logger?: false } =
   for (const handler of bodyPipeline(config.bodyLimitBytes)) app.use(handler);
   app.useGlobalFilters(new ProblemFilter());
   app.enableShutdownHooks();
-  await app.init();
+  try {
+    await app.init();
+  } catch (error) {
+    // A failed start (e.g. invalid metadata) must still release the database.
+    await app.close().catch(() => undefined);
+    throw error;
+  }
   return app;
 }
 

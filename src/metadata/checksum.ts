@@ -1,8 +1,12 @@
 import { createHash } from 'node:crypto';
 
-/** sha256 of the value's JSON with object keys sorted, so formatting and key order do not count as changes. */
+/**
+ * sha256 of the value's JSON with object keys sorted, so formatting and key order
+ * do not count as changes; nor does the editor-only top-level `$schema`.
+ */
 export function metadataChecksum(value: unknown): string {
-  return createHash('sha256').update(canonicalJson(value)).digest('hex');
+  const body = value !== null && typeof value === 'object' && !Array.isArray(value) ? { ...value, $schema: undefined } : value;
+  return createHash('sha256').update(canonicalJson(body)).digest('hex');
 }
 
 export function canonicalJson(value: unknown): string {

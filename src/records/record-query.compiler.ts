@@ -10,6 +10,8 @@ type FilterOp = (typeof FILTER_OPS)[number];
 const LIST_PARAMS = new Set(['sort', 'limit', 'cursor', 'fields', 'q', 'archived']);
 const MAX_IN_VALUES = 100;
 const MAX_VALUE_LENGTH = 1000;
+// PostgreSQL text cannot hold NUL; caught here, it is a clear 400 rather than a driver error.
+const NUL_MESSAGE = (where: string) => `${where}: the value contains the NUL character (\\u0000), which no field can hold.`;
 
 export interface ListQuery {
   limit: number;
@@ -82,6 +84,7 @@ export function compileListQuery(module: CompiledModule, query: Array<[string, s
   const q = single.get('q');
   if (q !== undefined && q !== '') {
     if (q.length > 200) errors.push({ field: 'q', code: 'too_long', message: 'q may be at most 200 characters.' });
+    if (q.includes('\u0000')) errors.push({ field: 'q', code: 'invalid_character', message: NUL_MESSAGE('q') });
     const haystack = ['number', ...module.searchFields.map((f) => `data->>${sqlLiteral(f)}`)].join(', ');
     where.push(`strpos(lower(concat_ws(' ', ${haystack})), lower(${bind(q, 'text')})) > 0`);
   }
@@ -91,7 +94,7 @@ export function compileListQuery(module: CompiledModule, query: Array<[string, s
   const signature = sort.map((k) => `${k.descending ? '-' : ''}${k.key}`).join(',');
   const cursorText = single.get('cursor');
   if (cursorText !== undefined && errors.length === 0) {
-    const cursor = decodeCursor(cursorText, signature);
+    const cursor = decodeCursor(cursorText, signature, sort);
     where.push(seekCondition(sort, cursor, bind));
   }
   if (errors.length > 0) {
@@ -188,6 +191,10 @@ function compileFilter(module: CompiledModule, name: string, op: FilterOp, raw: 
     errors.push({ field: where, code: 'too_long', message: `${where}: the value is longer than ${MAX_VALUE_LENGTH} characters.` });
     return undefined;
   }
+  if (raw.includes('\u0000')) {
+    errors.push({ field: where, code: 'invalid_character', message: NUL_MESSAGE(where) });
+    return undefined;
+  }
   const type: SqlValueType = system ? system.type : sqlTypeOf(field!);
   const expression = system ? system.column : fieldExpression(key, field!);
   const fail = (message: string) => {
@@ -253,6 +260,18 @@ function compileFilter(module: CompiledModule, name: string, op: FilterOp, raw: 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** A real calendar day as YYYY-MM-DD: "2024-02-30" would otherwise compare as text and quietly match nothing. */
+function isCalendarDate(raw: string): boolean {
+  const date = new Date(`${raw}T00:00:00Z`);
+  return DATE.test(raw) && !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === raw;
+}
+
+/** An ISO 8601 date-time (or date) as UTC ISO text; `new Date` alone would take "5" as the year 2001. */
+function isoDateTime(raw: string): string | Error {
+  const date = new Date(raw);
+  return Number.isNaN(date.getTime()) || !/^\d{4}-\d{2}-\d{2}/.test(raw) ? new Error(`"${raw}" is not an ISO date-time.`) : date.toISOString();
+}
+
 /** Parses a filter value for its field; an Error says what is wrong with it. */
 function parseValue(raw: string, type: SqlValueType, field: FieldDefinition | undefined): unknown {
   switch (type) {
@@ -260,10 +279,8 @@ function parseValue(raw: string, type: SqlValueType, field: FieldDefinition | un
       return /^-?(\d{1,15})(\.\d{1,10})?$/.test(raw) ? raw : new Error(`"${raw}" is not a number.`);
     case 'boolean':
       return raw === 'true' || raw === 'false' ? raw === 'true' : new Error(`"${raw}" is not true or false.`);
-    case 'timestamptz': {
-      const date = new Date(raw);
-      return Number.isNaN(date.getTime()) || !/^\d{4}-\d{2}-\d{2}/.test(raw) ? new Error(`"${raw}" is not an ISO date-time.`) : date.toISOString();
-    }
+    case 'timestamptz':
+      return isoDateTime(raw);
     case 'uuid':
       return UUID.test(raw) ? raw : new Error(`"${raw}" is not a UUID.`);
     default:
@@ -274,12 +291,9 @@ function parseValue(raw: string, type: SqlValueType, field: FieldDefinition | un
     return new Error(`"${raw}" is not one of the options (${field.options?.join(', ')}).`);
   }
   if (field.type === 'relation' && !UUID.test(raw)) return new Error(`"${raw}" is not a record id (UUID).`);
-  if (field.type === 'date' && !DATE.test(raw)) return new Error(`"${raw}" is not a date (YYYY-MM-DD).`);
-  if (field.type === 'datetime') {
-    const date = new Date(raw);
-    // Stored datetimes are normalised to UTC ISO strings, so they compare correctly as text.
-    return Number.isNaN(date.getTime()) ? new Error(`"${raw}" is not an ISO date-time.`) : date.toISOString();
-  }
+  if (field.type === 'date' && !isCalendarDate(raw)) return new Error(`"${raw}" is not a date (YYYY-MM-DD).`);
+  // Stored datetimes are normalised to UTC ISO strings, so they compare correctly as text.
+  if (field.type === 'datetime') return isoDateTime(raw);
   return raw;
 }
 
@@ -320,7 +334,16 @@ function encodeCursor(cursor: Cursor): string {
   return Buffer.from(JSON.stringify(cursor)).toString('base64url');
 }
 
-function decodeCursor(text: string, signature: string): Cursor {
+/** How each sort value type reads in a cursor (PostgreSQL's text output of that type). */
+const CURSOR_VALUE: Record<SqlValueType, RegExp> = {
+  text: /^[^\u0000]*$/,
+  numeric: /^-?\d+(\.\d+)?$/,
+  boolean: /^(true|false)$/,
+  timestamptz: /^\d{4,}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:\d{2}){0,2})?$/,
+  uuid: UUID,
+};
+
+function decodeCursor(text: string, signature: string, sort: SortKey[]): Cursor {
   const invalid = (why: string) => new AppException('bad_request', 'invalid_cursor', `The cursor is not valid: ${why}. Start again without a cursor.`, [
     { field: 'cursor', code: 'invalid_cursor', message: why },
   ]);
@@ -334,6 +357,9 @@ function decodeCursor(text: string, signature: string): Cursor {
     throw invalid('it is malformed');
   }
   if (cursor.s !== signature) throw invalid(`it was made for sort "${cursor.s}", not "${signature}"`);
-  if (cursor.v.some((v) => v !== null && (typeof v !== 'string' || v.length > MAX_VALUE_LENGTH))) throw invalid('it is malformed');
+  // Values are bound as parameters anyway; checking them here makes a tampered cursor a clear 400, not a database error.
+  const wellFormed = (v: unknown, i: number) =>
+    v === null ? sort[i].nullable : (typeof v === 'string' && v.length <= MAX_VALUE_LENGTH && CURSOR_VALUE[sort[i].type].test(v));
+  if (cursor.v.length !== sort.length || !cursor.v.every(wellFormed)) throw invalid('it is malformed');
   return cursor;
 }
