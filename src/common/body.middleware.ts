@@ -36,6 +36,12 @@ export function bodyPipeline(limitBytes: number): RequestHandler[] {
       next(new AppException('bad_request', 'body_too_deep', `The JSON body is nested deeper than ${MAX_BODY_DEPTH} levels.`));
       return;
     }
+    const bad = req.body === undefined ? undefined : findUnstorable(req.body);
+    if (bad) {
+      const where = bad.path === '' ? 'The JSON body' : `"${bad.path}"`;
+      next(new AppException('bad_request', bad.code, `${where} ${bad.message}.`, [{ field: bad.path, code: bad.code, message: bad.message }]));
+      return;
+    }
     next();
   };
   const onError = (error: unknown, req: Request, res: Response, next: NextFunction) => {
@@ -48,6 +54,32 @@ export function bodyPipeline(limitBytes: number): RequestHandler[] {
     checkDepth,
     onError as unknown as RequestHandler,
   ];
+}
+
+/**
+ * The first value JSON.parse accepted but no field can hold: a number beyond the double
+ * range (parsed as Infinity, which ajv would call "not a number" and JSON.stringify turns
+ * into null) or text with NUL, which PostgreSQL text and jsonb refuse. `path` reads like a
+ * field error (`lines[0].price`).
+ */
+export function findUnstorable(value: unknown): { path: string; code: string; message: string } | undefined {
+  const stack: Array<[unknown, string]> = [[value, '']];
+  while (stack.length > 0) {
+    const [current, path] = stack.pop()!;
+    if (typeof current === 'number' && !Number.isFinite(current)) {
+      return { path, code: 'number_out_of_range', message: 'is a number too large to represent (beyond ±1.7976931348623157e308)' };
+    }
+    if (typeof current === 'string' && current.includes('\u0000')) {
+      return { path, code: 'invalid_character', message: 'contains the NUL character (\\u0000), which text cannot hold' };
+    }
+    if (current === null || typeof current !== 'object') continue;
+    for (const [key, child] of Object.entries(current)) {
+      const at = Array.isArray(current) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
+      if (key.includes('\u0000')) return { path: at, code: 'invalid_character', message: 'is a key with the NUL character (\\u0000)' };
+      stack.push([child, at]);
+    }
+  }
+  return undefined;
 }
 
 /** Iterative (not recursive), so a hostile body cannot overflow the stack. */

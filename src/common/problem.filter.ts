@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { STATUS_CODES } from 'node:http';
 import { AppException } from './app.exception';
 import { problemFromException, sendProblem, type Problem } from './problem';
 
@@ -16,7 +17,9 @@ export class ProblemFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const req = http.getRequest<Request>();
     const res = http.getResponse<Response>();
-    sendProblem(res, toProblem(exception, req, this.logger));
+    const problem = toProblem(exception, req, this.logger);
+    if (problem.status === 405) res.setHeader('Allow', allowedMethods(req).join(', '));
+    sendProblem(res, problem);
   }
 }
 
@@ -29,11 +32,20 @@ export function toProblem(exception: unknown, req: Request, logger: Logger): Pro
   if (databaseProblem) return problemFromException(databaseProblem, instance);
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
+    if (status === 404) {
+      // The path is routed, only not for this method: 405 with Allow (RFC 9110), not "no such route".
+      const allowed = allowedMethods(req);
+      if (allowed.length > 0 && !allowed.includes(req.method)) {
+        const detail = `${req.method} is not allowed on ${instance}; use ${allowed.join(', ')}.`;
+        return { type: 'about:blank', title: STATUS_CODES[405]!, status: 405, detail, instance };
+      }
+    }
     const detail =
       status === 404
         ? `No route ${req.method} ${instance}. See /api/docs for the endpoints.`
         : exception.message;
-    return { type: 'about:blank', title: exception.name, status, detail, instance };
+    // For about:blank the title is the status phrase (RFC 9457 §4.2.1), not the exception class.
+    return { type: 'about:blank', title: STATUS_CODES[status] ?? exception.name, status, detail, instance };
   }
   logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
   return {
@@ -43,6 +55,31 @@ export function toProblem(exception: unknown, req: Request, logger: Logger): Pro
     detail: 'The server failed to handle the request; the error is logged.',
     instance,
   };
+}
+
+interface RouteLayer {
+  route?: { methods: Record<string, boolean> };
+  matchers?: Array<(path: string) => unknown>;
+}
+
+/** The methods the app routes for this request's path (Express's router stack), HEAD with GET. */
+function allowedMethods(req: Request): string[] {
+  const stack = (req.app as unknown as { router?: { stack?: RouteLayer[] } })?.router?.stack ?? [];
+  const methods = new Set<string>();
+  for (const layer of stack) {
+    if (!layer.route || !layer.matchers?.some((match) => matches(match, req.path))) continue;
+    for (const method of Object.keys(layer.route.methods)) if (method !== '_all') methods.add(method.toUpperCase());
+  }
+  if (methods.has('GET')) methods.add('HEAD');
+  return [...methods];
+}
+
+function matches(match: (path: string) => unknown, path: string): boolean {
+  try {
+    return Boolean(match(path));
+  } catch {
+    return false; // a path that does not decode matches no route
+  }
 }
 
 /** body-parser errors carry `type` and `status`; give them codes and clear words. */

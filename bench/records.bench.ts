@@ -1,0 +1,218 @@
+/**
+ * `npm run bench:records`: the records API against a raw-`pg` baseline measured in the same run.
+ *
+ * Seeds BENCH_RECORDS opportunities (default 1,000,000 on PostgreSQL, 20,000 on embedded PGlite)
+ * with bulk SQL, starts the engine in-process and a minimal node:http + raw SQL server beside it,
+ * then loads both with autocannon (loopback, BENCH_CONNECTIONS=20 connections, BENCH_SECONDS=10 s
+ * per run after BENCH_WARMUP=2 s): create, get by id, a filtered + sorted list page on an indexed
+ * field, the first page and a deep cursor page of the default list. Prints throughput, p50/p99 and
+ * the engine/baseline ratios with the targets.
+ *
+ * With DATABASE_URL it works in its own schema (BENCH_SCHEMA, default bench_records), dropped
+ * before and after the run. Exits 1 only when more than 1% of some run's requests failed.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { getPGliteInstance } from 'typeorm-pglite';
+import { createApp } from '../src/app.factory';
+import { loadConfig } from '../src/config/app.config';
+import { comparisonTable, errorTable, failureShare, verdicts, type Comparison } from './bench.report';
+import { LoadGenerator, type LoadSpec } from './load.worker';
+import { startRawServer, type RawServer } from './raw-pg.server';
+import { pgliteSql, postgresSql, type RawSql } from './raw-sql';
+import { cursorAtDepth, MODULE, sampleIds, seedRecords, stageCounts } from './records.seed';
+
+const POOL_SIZE = 20; // the engine's pg pool size (src/database/typeorm.database.ts)
+const CREATE_BODY = JSON.stringify({
+  name: 'Bench opportunity',
+  stage: 'qualification',
+  amount: 12500,
+  probability: 40,
+  lead_source: 'website',
+  close_date: '2026-06-30',
+});
+
+function intEnv(name: string, fallback: number, min = 1): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got "${raw}"`);
+  return value;
+}
+
+/** The project root (modules/ lives there), also when the bench was compiled outside the repository. */
+function projectRoot(): string {
+  if (process.env.CRM_ROOT_DIR) return process.env.CRM_ROOT_DIR;
+  for (const start of [__dirname, process.cwd()]) {
+    let dir = start;
+    while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+    if (existsSync(join(dir, 'modules', MODULE, 'module.json'))) return dir;
+  }
+  throw new Error(`cannot find the project root (modules/${MODULE}/module.json); set CRM_ROOT_DIR`);
+}
+
+const log = (line = '') => process.stdout.write(`${line}\n`);
+
+async function main(): Promise<number> {
+  const databaseUrl = process.env.DATABASE_URL || undefined;
+  const kind = databaseUrl ? 'postgres' : 'pglite';
+  const count = intEnv('BENCH_RECORDS', kind === 'postgres' ? 1_000_000 : 20_000, 100);
+  const seconds = intEnv('BENCH_SECONDS', 10);
+  const warmup = intEnv('BENCH_WARMUP', 2, 0);
+  const connections = intEnv('BENCH_CONNECTIONS', 20);
+  const schema = process.env.BENCH_SCHEMA || 'bench_records';
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema) || schema === 'public') throw new Error(`BENCH_SCHEMA must be a dedicated lower-case schema name, got "${schema}"`);
+  const adminKey = `bench-${randomBytes(16).toString('hex')}`;
+
+  let app: NestExpressApplication | undefined;
+  let seedSql: RawSql | undefined;
+  let baselineSql: RawSql | undefined;
+  let raw: RawServer | undefined;
+  let load: LoadGenerator | undefined;
+  try {
+    if (databaseUrl) {
+      seedSql = postgresSql(databaseUrl, schema, 1);
+      await seedSql.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    }
+    const config = loadConfig(process.env, {
+      databaseUrl,
+      databaseSchema: databaseUrl ? schema : 'public',
+      dataDir: 'memory://',
+      adminApiKey: adminKey,
+      logLevel: 'error',
+      rootDir: projectRoot(),
+    });
+    app = await createApp(config, { logger: false });
+    await app.listen(0, '127.0.0.1');
+    const engineUrl = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+    if (kind === 'pglite') seedSql = baselineSql = pgliteSql(await getPGliteInstance());
+    else baselineSql = postgresSql(databaseUrl!, schema, POOL_SIZE);
+
+    const version = (await seedSql!.query<{ v: string }>(`SELECT current_setting('server_version') AS v`))[0].v;
+    log(`records bench: ${kind === 'postgres' ? `PostgreSQL ${version}, schema ${schema}` : `embedded PGlite (PostgreSQL ${version}), in memory`}`);
+    log(`node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model.trim()})`);
+    log(
+      `${count.toLocaleString('en-US')} records, autocannon -c ${connections}, ${seconds} s per run after ${warmup} s warm-up, loopback`,
+    );
+    log(`note: autocannon (child process), the servers and the database share these ${cpus().length} cores;`);
+    log('      absolute figures are lower than on separate machines, the ratios are the point.');
+    log();
+
+    log('seeding...');
+    const timings = await seedRecords(seedSql!, count, log);
+    log(
+      `seeded in ${(timings.insertSeconds + timings.indexSeconds + timings.analyzeSeconds).toFixed(1)} s ` +
+        `(insert ${timings.insertSeconds.toFixed(1)} s, indexes ${timings.indexSeconds.toFixed(1)} s, vacuum/analyze ${timings.analyzeSeconds.toFixed(1)} s)`,
+    );
+    const stages = await stageCounts(seedSql!);
+    log(`stages: ${stages.map((s) => `${s.stage} ${((s.count / count) * 100).toFixed(1)}%`).join(', ')} (won = the newest rows)`);
+
+    const depth = Math.floor(count / 2);
+    const cursor = await cursorAtDepth(seedSql!, depth);
+    const ids = await sampleIds(seedSql!, Math.min(10_000, count));
+    raw = await startRawServer(baselineSql!);
+
+    const auth = { authorization: `Bearer ${adminKey}` };
+    const base = `/api/v1/${MODULE}`;
+    const filtered = `${base}?filter[stage][eq]=won&sort=-createdAt&limit=50`;
+    const firstPage = base;
+    const deepPage = `${base}?cursor=${cursor}`;
+    await sanityCheck(engineUrl, raw.url, auth, { filtered, firstPage, deepPage, get: `${base}/${ids[0]}` });
+
+    load = LoadGenerator.start();
+    const measure = async (name: string, op: Operation): Promise<Comparison> => {
+      const run = (server: string, who: string) => {
+        log(`  ${name}: ${who}...`);
+        return load!.run({
+          url: `${server}${op.path ?? ''}`,
+          method: op.method,
+          body: op.body,
+          paths: op.paths,
+          headers: { ...auth, 'content-type': 'application/json' },
+          connections,
+          durationSeconds: seconds,
+          warmupSeconds: warmup,
+        });
+      };
+      const engine = await run(engineUrl, 'engine');
+      const baseline = await run(raw!.url, 'baseline');
+      return { name, engine, baseline };
+    };
+
+    log();
+    log('measuring (engine, then baseline, per operation)...');
+    // Reads first, on the freshly seeded table; creates last, as they grow it.
+    const get = await measure('get by id', { method: 'GET', paths: ids.map((id) => `${base}/${id}`) });
+    const list = await measure('filtered list (stage=won)', { method: 'GET', path: filtered });
+    const first = await measure('first page (default sort)', { method: 'GET', path: firstPage });
+    const deep = await measure(`deep page (cursor @ ${depth.toLocaleString('en-US')})`, { method: 'GET', path: deepPage });
+    const create = await measure('create', { method: 'POST', body: CREATE_BODY, path: base });
+    const rows = [create, get, list, first, deep];
+
+    log();
+    log(comparisonTable(rows));
+    log();
+    const results = verdicts(create, list, first, deep);
+    for (const v of results) log(`${v.pass ? 'PASS' : 'FAIL'}  ${v.line}`);
+    log();
+    log(errorTable(rows));
+    const failing = rows.flatMap((r) => [
+      { who: 'engine', r: r.engine, name: r.name },
+      { who: 'baseline', r: r.baseline, name: r.name },
+    ]).filter((x) => failureShare(x.r) > 0.01);
+    for (const f of failing) log(`ERROR  ${f.name} (${f.who}): ${(failureShare(f.r) * 100).toFixed(1)}% of requests failed, status codes ${JSON.stringify(f.r.statusCodes)}`);
+    return failing.length > 0 ? 1 : 0;
+  } finally {
+    await load?.stop();
+    await raw?.close();
+    await app?.close();
+    if (baselineSql !== seedSql) await baselineSql?.close();
+    if (databaseUrl && seedSql) {
+      await seedSql.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await seedSql.close();
+    }
+  }
+}
+
+/** What one measured operation sends: a fixed path, or one of `paths` at random per request. */
+interface Operation {
+  method: LoadSpec['method'];
+  path?: string;
+  paths?: string[];
+  body?: string;
+}
+
+/** One request of each kind to both servers: the right status, and the same rows from both. */
+async function sanityCheck(
+  engineUrl: string,
+  rawUrl: string,
+  headers: Record<string, string>,
+  paths: { filtered: string; firstPage: string; deepPage: string; get: string },
+): Promise<void> {
+  const fetchJson = async (url: string) => {
+    const res = await fetch(url, { headers });
+    const body = (await res.json()) as { data: Array<{ id: string; stage?: string; data?: { stage: string } }> | { id: string } };
+    if (res.status !== 200) throw new Error(`sanity check: GET ${url} answered ${res.status}: ${JSON.stringify(body)}`);
+    return body.data;
+  };
+  for (const [name, path] of Object.entries(paths)) {
+    const engine = await fetchJson(engineUrl + path);
+    const baseline = await fetchJson(rawUrl + path);
+    const ids = (data: typeof engine) => (Array.isArray(data) ? data.map((r) => r.id) : [data.id]);
+    if (JSON.stringify(ids(engine)) !== JSON.stringify(ids(baseline))) throw new Error(`sanity check: ${name} differs between engine and baseline`);
+    if (Array.isArray(engine) && engine.length !== 50) throw new Error(`sanity check: ${name} returned ${engine.length} rows, not 50`);
+    if (name === 'filtered' && Array.isArray(engine) && engine.some((r) => r.stage !== 'won')) throw new Error('sanity check: filter not applied');
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: Error) => {
+    process.stderr.write(`${error.stack ?? error.message}\n`);
+    process.exit(1);
+  },
+);
