@@ -9,7 +9,7 @@
  * the engine/baseline ratios with the targets.
  *
  * With DATABASE_URL it works in its own schema (BENCH_SCHEMA, default bench_records), dropped
- * before and after the run. Exits 1 only when more than 1% of some run's requests failed.
+ * before and after the run (BENCH_KEEP_SCHEMA=1 keeps it afterwards). Exits 1 only when more than 1% of some run's requests failed.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -172,7 +172,8 @@ async function main(): Promise<number> {
     await app?.close();
     if (baselineSql !== seedSql) await baselineSql?.close();
     if (databaseUrl && seedSql) {
-      await seedSql.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      // BENCH_KEEP_SCHEMA=1 leaves the seeded schema behind, e.g. to EXPLAIN the list queries.
+      if (process.env.BENCH_KEEP_SCHEMA !== '1') await seedSql.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       await seedSql.close();
     }
   }

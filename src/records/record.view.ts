@@ -25,8 +25,8 @@ export interface HistoryEntry {
 }
 
 export function toApiRecord(row: RecordRow): ApiRecord {
+  // System properties first; field names can never shadow them (the metadata validator reserves them).
   return {
-    ...row.data,
     id: row.id,
     number: row.number,
     module: row.module,
@@ -36,6 +36,7 @@ export function toApiRecord(row: RecordRow): ApiRecord {
     createdAt: new Date(row.created_at).toISOString(),
     updatedAt: new Date(row.updated_at).toISOString(),
     archivedAt: row.archived_at ? new Date(row.archived_at).toISOString() : null,
+    ...row.data,
   };
 }
 
