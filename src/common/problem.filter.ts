@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { STATUS_CODES } from 'node:http';
-import { AppException } from './app.exception';
+import { AppException, STATUS_BY_KIND, type ErrorKind } from './app.exception';
 import { problemFromException, sendProblem, type Problem } from './problem';
 
 /**
@@ -99,8 +99,18 @@ function fromBodyParser(error: unknown): AppException | undefined {
       return new AppException('unsupported_media_type', 'unsupported_charset', e.message ?? 'Unsupported charset; send UTF-8.');
     case 'request.aborted':
       return new AppException('bad_request', 'request_aborted', 'The client aborted the request.');
-    default:
-      return undefined;
+    default: {
+      // Any other client error reading the body (one that does not decompress as its Content-Encoding
+      // says, a length that does not match Content-Length): http-errors marks it `expose`, keep its 4xx.
+      const kind = (Object.keys(STATUS_BY_KIND) as ErrorKind[]).find((k) => STATUS_BY_KIND[k] === e?.status);
+      if (!kind || !(error as { expose?: unknown }).expose || e.status! >= 500) return undefined;
+      const cause = e.message && e.message !== STATUS_CODES[e.status!] ? ` (${e.message})` : '';
+      return new AppException(
+        kind,
+        'unreadable_body',
+        `The request body could not be read${cause}: send it encoded as its Content-Encoding says, and as long as its Content-Length says.`,
+      );
+    }
   }
 }
 

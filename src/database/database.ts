@@ -14,6 +14,14 @@ export interface Database extends SqlExecutor {
   transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   /** Whether the database answers (for /health). */
   ping(): Promise<boolean>;
+  /**
+   * Delivers notifications sent on `channel` (PostgreSQL LISTEN/NOTIFY) from any
+   * process, until the returned function is called. On PGlite, which serves one
+   * process, there is nobody else to hear from and this does nothing.
+   */
+  listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>>;
+  /** Sends `payload` on `channel` to every listening process. */
+  notify(channel: string, payload: string): Promise<void>;
 }
 
 /** Nest injection token for the {@link Database}. */

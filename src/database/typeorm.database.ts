@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { DataSource, type QueryRunner } from 'typeorm';
 import { PGliteDriver } from 'typeorm-pglite';
+import type { Pool, PoolClient } from 'pg';
 import type { AppConfig } from '../config/app.config';
 import { AsyncMutex } from './async-mutex';
 import type { Database, SqlExecutor } from './database';
@@ -76,6 +77,50 @@ export class TypeormDatabase implements Database {
       this.logger.warn(`Database ping failed: ${(error as Error).message}`);
       return false;
     }
+  }
+
+  async listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>> {
+    if (this.kind !== 'postgres') return async () => undefined;
+    let stopped = false;
+    let client: PoolClient | undefined;
+    const connect = async (): Promise<void> => {
+      // A dedicated connection: LISTEN belongs to a session, so it cannot go back to the pool.
+      const pool = (this.dataSource.driver as unknown as { master: Pool }).master;
+      const next = await pool.connect();
+      next.on('notification', (message) => {
+        if (message.channel === channel) onMessage(message.payload ?? '');
+      });
+      next.on('error', (error) => {
+        this.logger.warn(`LISTEN ${channel} lost its connection (${error.message}); reconnecting`);
+        next.release(error);
+        client = undefined;
+        if (!stopped) setTimeout(() => void reconnect(), 1000).unref();
+      });
+      await next.query(`LISTEN "${channel}"`);
+      client = next;
+    };
+    const reconnect = async (): Promise<void> => {
+      try {
+        await connect();
+        // Anything sent while the connection was down was missed: tell the listener to catch up.
+        onMessage('');
+      } catch (error) {
+        if (!stopped) setTimeout(() => void reconnect(), 1000).unref();
+        this.logger.warn(`LISTEN ${channel} failed: ${(error as Error).message}`);
+      }
+    };
+    await connect();
+    return async () => {
+      stopped = true;
+      if (!client) return;
+      await client.query(`UNLISTEN "${channel}"`).catch(() => undefined);
+      client.release();
+      client = undefined;
+    };
+  }
+
+  async notify(channel: string, payload: string): Promise<void> {
+    await this.query('SELECT pg_notify($1, $2)', [channel, payload]);
   }
 
   async close(): Promise<void> {

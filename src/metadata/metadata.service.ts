@@ -1,4 +1,7 @@
-import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { AsyncMutex } from '../database/async-mutex';
+import { DATABASE, type Database } from '../database/database';
 import { AppException } from '../common/app.exception';
 import type { RequestContext } from '../common/request-context';
 import { APP_CONFIG, type AppConfig } from '../config/app.config';
@@ -32,22 +35,42 @@ export class MetadataBootException extends Error {
  * publishes and rolls back through the admin API, and keeps the registry in step.
  */
 @Injectable()
-export class MetadataService implements OnModuleInit {
+export class MetadataService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('Metadata');
+  /** Identifies this process in publish announcements, so it skips its own. */
+  private readonly instanceId = randomUUID();
+  private readonly reloading = new AsyncMutex();
+  private unlisten?: () => Promise<void>;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(DATABASE) private readonly db: Database,
     private readonly versions: MetadataVersionRepository,
     private readonly registry: MetadataRegistry,
   ) {}
 
+  private get channel(): string {
+    return `metacrm_metadata_${this.config.databaseSchema}`;
+  }
+
   async onModuleInit(): Promise<void> {
-    await this.importFiles();
+    const imported = await this.importFiles();
     await this.reload();
+    if (imported > 0) await this.announce();
+    // Other processes publish too: each publish is announced, and every process reloads.
+    this.unlisten = await this.db.listen(this.channel, (payload) => {
+      if (payload === this.instanceId) return;
+      this.reload().catch((error: Error) => this.logger.error(`Reloading announced metadata failed: ${error.message}`));
+    });
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.unlisten?.();
   }
 
   /** Validates `modules/*\/module.json` and stores each changed file as a new active version. */
-  async importFiles(): Promise<void> {
+  async importFiles(): Promise<number> {
+    let imported = 0;
     const files = await readModuleFiles(this.config.rootDir);
     const { modules, problems } = validateModules(files);
     if (problems.length > 0) throw new MetadataBootException(problems);
@@ -56,17 +79,25 @@ export class MetadataService implements OnModuleInit {
       if (await this.versions.hasChecksum('module', module.name, checksum)) continue;
       const row = await this.versions.publish('module', module.name, module, checksum, 'system:files', 'file');
       this.logger.log(`Imported module ${module.name} as version ${row.version}`);
+      imported++;
     }
+    return imported;
   }
 
-  /** Rebuilds the registry from the active versions in the database. */
-  async reload(): Promise<void> {
-    const rows = await this.versions.listActive('module');
-    const setVersion = await this.versions.currentSetVersion();
-    await this.registry.replace(
-      setVersion,
-      rows.map((row) => ({ definition: row.body as ModuleDefinition, version: row.id })),
-    );
+  /** Rebuilds the registry from the active versions in the database (one reload at a time, so none lands out of order). */
+  reload(): Promise<void> {
+    return this.reloading.run(async () => {
+      const setVersion = await this.versions.currentSetVersion();
+      const rows = await this.versions.listActive('module');
+      await this.registry.replace(
+        setVersion,
+        rows.map((row) => ({ definition: row.body as ModuleDefinition, version: row.id })),
+      );
+    });
+  }
+
+  private async announce(): Promise<void> {
+    await this.db.notify(this.channel, this.instanceId);
   }
 
   listModules(): Array<{ name: string; version: number; label: ModuleDefinition['label']; fields: number }> {
@@ -92,6 +123,7 @@ export class MetadataService implements OnModuleInit {
     const created = !this.registry.snapshot().modules.has(name);
     const row = await this.versions.publish('module', name, body, metadataChecksum(body), ctx.actorName, 'api');
     await this.reload();
+    await this.announce();
     this.logger.log(`Published module ${name} version ${row.version} by ${ctx.actorName}`);
     return { created, view: toView(row) };
   }
@@ -113,6 +145,7 @@ export class MetadataService implements OnModuleInit {
     if (problems.length > 0) throw new MetadataValidationException(problems, `Version ${version} of module "${name}"`);
     const row = await this.versions.publish('module', name, target.body, target.checksum, ctx.actorName, 'rollback');
     await this.reload();
+    await this.announce();
     this.logger.log(`Rolled module ${name} back to the body of version ${version} (now version ${row.version})`);
     return toView(row);
   }
