@@ -9,17 +9,20 @@
  * the engine/baseline ratios with the targets.
  *
  * With DATABASE_URL it works in its own schema (BENCH_SCHEMA, default bench_records), dropped
- * before and after the run (BENCH_KEEP_SCHEMA=1 keeps it afterwards). Exits 1 only when more than 1% of some run's requests failed.
+ * before and after the run (BENCH_KEEP_SCHEMA=1 keeps it afterwards). BENCH_PROFILE=<dir> writes a
+ * CPU profile of the server side per run; BENCH_ONLY=create,get,list,first,deep picks operations.
+ * Exits 1 only when more than 1% of some run's requests failed.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { getPGliteInstance } from 'typeorm-pglite';
 import { createApp } from '../src/app.factory';
 import { loadConfig } from '../src/config/app.config';
+import { CpuProfiler } from './cpu-profiler';
 import { comparisonTable, errorTable, failureShare, verdicts, type Comparison } from './bench.report';
 import { LoadGenerator, type LoadSpec } from './load.worker';
 import { startRawServer, type RawServer } from './raw-pg.server';
@@ -35,6 +38,20 @@ const CREATE_BODY = JSON.stringify({
   lead_source: 'website',
   close_date: '2026-06-30',
 });
+
+const OPERATION_KEYS = ['get', 'list', 'first', 'deep', 'create'] as const;
+type OperationKey = (typeof OPERATION_KEYS)[number];
+const REPORT_ORDER: OperationKey[] = ['create', 'get', 'list', 'first', 'deep'];
+
+/** BENCH_ONLY=create,list measures a subset (default: all). */
+function operationsToRun(): OperationKey[] {
+  const raw = process.env.BENCH_ONLY;
+  if (!raw) return [...OPERATION_KEYS];
+  const keys = raw.split(',').map((k) => k.trim());
+  const unknown = keys.filter((k) => !(OPERATION_KEYS as readonly string[]).includes(k));
+  if (unknown.length > 0) throw new Error(`BENCH_ONLY: unknown operation(s) ${unknown.join(', ')}; use ${OPERATION_KEYS.join(', ')}`);
+  return keys as OperationKey[];
+}
 
 function intEnv(name: string, fallback: number, min = 1): number {
   const raw = process.env[name];
@@ -55,6 +72,10 @@ function projectRoot(): string {
   throw new Error(`cannot find the project root (modules/${MODULE}/module.json); set CRM_ROOT_DIR`);
 }
 
+const loadText = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' / ');
 const log = (line = '') => process.stdout.write(`${line}\n`);
 
 async function main(): Promise<number> {
@@ -64,8 +85,10 @@ async function main(): Promise<number> {
   const seconds = intEnv('BENCH_SECONDS', 10);
   const warmup = intEnv('BENCH_WARMUP', 2, 0);
   const connections = intEnv('BENCH_CONNECTIONS', 20);
+  const only = operationsToRun();
   const schema = process.env.BENCH_SCHEMA || 'bench_records';
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema) || schema === 'public') throw new Error(`BENCH_SCHEMA must be a dedicated lower-case schema name, got "${schema}"`);
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema) || schema === 'public')
+    throw new Error(`BENCH_SCHEMA must be a dedicated lower-case schema name, got "${schema}"`);
   const adminKey = `bench-${randomBytes(16).toString('hex')}`;
 
   let app: NestExpressApplication | undefined;
@@ -73,6 +96,7 @@ async function main(): Promise<number> {
   let baselineSql: RawSql | undefined;
   let raw: RawServer | undefined;
   let load: LoadGenerator | undefined;
+  let profiler: CpuProfiler | undefined;
   try {
     if (databaseUrl) {
       seedSql = postgresSql(databaseUrl, schema, 1);
@@ -93,13 +117,14 @@ async function main(): Promise<number> {
     else baselineSql = postgresSql(databaseUrl!, schema, POOL_SIZE);
 
     const version = (await seedSql!.query<{ v: string }>(`SELECT current_setting('server_version') AS v`))[0].v;
-    log(`records bench: ${kind === 'postgres' ? `PostgreSQL ${version}, schema ${schema}` : `embedded PGlite (PostgreSQL ${version}), in memory`}`);
-    log(`node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model.trim()})`);
     log(
-      `${count.toLocaleString('en-US')} records, autocannon -c ${connections}, ${seconds} s per run after ${warmup} s warm-up, loopback`,
+      `records bench: ${kind === 'postgres' ? `PostgreSQL ${version}, schema ${schema}` : `embedded PGlite (PostgreSQL ${version}), in memory`}`,
     );
+    log(`node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model.trim()})`);
+    log(`${count.toLocaleString('en-US')} records, autocannon -c ${connections}, ${seconds} s per run after ${warmup} s warm-up, loopback`);
     log(`note: autocannon (child process), the servers and the database share these ${cpus().length} cores;`);
     log('      absolute figures are lower than on separate machines, the ratios are the point.');
+    log(`      load average before the run: ${loadText()} (other work on the machine skews the figures)`);
     log();
 
     log('seeding...');
@@ -124,10 +149,11 @@ async function main(): Promise<number> {
     await sanityCheck(engineUrl, raw.url, auth, { filtered, firstPage, deepPage, get: `${base}/${ids[0]}` });
 
     load = LoadGenerator.start();
+    profiler = await CpuProfiler.start(process.env.BENCH_PROFILE);
     const measure = async (name: string, op: Operation): Promise<Comparison> => {
       const run = (server: string, who: string) => {
         log(`  ${name}: ${who}...`);
-        return load!.run({
+        const spec: LoadSpec = {
           url: `${server}${op.path ?? ''}`,
           method: op.method,
           body: op.body,
@@ -136,37 +162,48 @@ async function main(): Promise<number> {
           connections,
           durationSeconds: seconds,
           warmupSeconds: warmup,
-        });
+        };
+        return profiler ? profiler.around(`${name} ${who}`, () => load!.run(spec)) : load!.run(spec);
       };
       const engine = await run(engineUrl, 'engine');
       const baseline = await run(raw!.url, 'baseline');
       return { name, engine, baseline };
     };
 
+    // Reads first, on the freshly seeded table; creates last, as they grow it. Reported in the issue's order.
+    const operations: Record<OperationKey, { name: string; op: Operation }> = {
+      get: { name: 'get by id', op: { method: 'GET', paths: ids.map((id) => `${base}/${id}`) } },
+      list: { name: 'filtered list (stage=won)', op: { method: 'GET', path: filtered } },
+      first: { name: 'first page (default sort)', op: { method: 'GET', path: firstPage } },
+      deep: { name: `deep page (cursor @ ${depth.toLocaleString('en-US')})`, op: { method: 'GET', path: deepPage } },
+      create: { name: 'create', op: { method: 'POST', body: CREATE_BODY, path: base } },
+    };
     log();
-    log('measuring (engine, then baseline, per operation)...');
-    // Reads first, on the freshly seeded table; creates last, as they grow it.
-    const get = await measure('get by id', { method: 'GET', paths: ids.map((id) => `${base}/${id}`) });
-    const list = await measure('filtered list (stage=won)', { method: 'GET', path: filtered });
-    const first = await measure('first page (default sort)', { method: 'GET', path: firstPage });
-    const deep = await measure(`deep page (cursor @ ${depth.toLocaleString('en-US')})`, { method: 'GET', path: deepPage });
-    const create = await measure('create', { method: 'POST', body: CREATE_BODY, path: base });
-    const rows = [create, get, list, first, deep];
+    log(`measuring ${only.join(', ')} (engine, then baseline, per operation)...`);
+    const runs: Partial<Record<OperationKey, Comparison>> = {};
+    for (const key of OPERATION_KEYS) if (only.includes(key)) runs[key] = await measure(operations[key].name, operations[key].op);
+    const rows = REPORT_ORDER.flatMap((key) => (runs[key] ? [runs[key]] : []));
 
     log();
     log(comparisonTable(rows));
     log();
-    const results = verdicts(create, list, first, deep);
-    for (const v of results) log(`${v.pass ? 'PASS' : 'FAIL'}  ${v.line}`);
+    for (const v of verdicts(runs)) log(`${v.pass ? 'PASS' : 'FAIL'}  ${v.line}`);
     log();
     log(errorTable(rows));
-    const failing = rows.flatMap((r) => [
-      { who: 'engine', r: r.engine, name: r.name },
-      { who: 'baseline', r: r.baseline, name: r.name },
-    ]).filter((x) => failureShare(x.r) > 0.01);
-    for (const f of failing) log(`ERROR  ${f.name} (${f.who}): ${(failureShare(f.r) * 100).toFixed(1)}% of requests failed, status codes ${JSON.stringify(f.r.statusCodes)}`);
+    log(`load average after the runs: ${loadText()}`);
+    const failing = rows
+      .flatMap((r) => [
+        { who: 'engine', r: r.engine, name: r.name },
+        { who: 'baseline', r: r.baseline, name: r.name },
+      ])
+      .filter((x) => failureShare(x.r) > 0.01);
+    for (const f of failing)
+      log(
+        `ERROR  ${f.name} (${f.who}): ${(failureShare(f.r) * 100).toFixed(1)}% of requests failed, status codes ${JSON.stringify(f.r.statusCodes)}`,
+      );
     return failing.length > 0 ? 1 : 0;
   } finally {
+    profiler?.close();
     await load?.stop();
     await raw?.close();
     await app?.close();
@@ -204,9 +241,11 @@ async function sanityCheck(
     const engine = await fetchJson(engineUrl + path);
     const baseline = await fetchJson(rawUrl + path);
     const ids = (data: typeof engine) => (Array.isArray(data) ? data.map((r) => r.id) : [data.id]);
-    if (JSON.stringify(ids(engine)) !== JSON.stringify(ids(baseline))) throw new Error(`sanity check: ${name} differs between engine and baseline`);
+    if (JSON.stringify(ids(engine)) !== JSON.stringify(ids(baseline)))
+      throw new Error(`sanity check: ${name} differs between engine and baseline`);
     if (Array.isArray(engine) && engine.length !== 50) throw new Error(`sanity check: ${name} returned ${engine.length} rows, not 50`);
-    if (name === 'filtered' && Array.isArray(engine) && engine.some((r) => r.stage !== 'won')) throw new Error('sanity check: filter not applied');
+    if (name === 'filtered' && Array.isArray(engine) && engine.some((r) => r.stage !== 'won'))
+      throw new Error('sanity check: filter not applied');
   }
 }
 

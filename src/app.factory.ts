@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import express from 'express';
+import type { Duplex } from 'node:stream';
 import { DOCS_ASSETS_PATH } from './api/openapi.controller';
 import { swaggerUiAssetsDir } from './api/docs.page';
 import { bodyPipeline } from './common/body.middleware';
@@ -21,6 +22,14 @@ export async function createApp(config: AppConfig, options: { logger?: false } =
   for (const handler of bodyPipeline(config.bodyLimitBytes)) app.use(handler);
   app.useGlobalFilters(new ProblemFilter());
   app.enableShutdownHooks();
+  // Node answers a malformed request or over-long headers itself, before Express runs; keep those problem+json too.
+  app.getHttpServer().on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (!socket.writable) return socket.destroy();
+    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    const detail = status === 431 ? 'The request headers (or the URL) are too large.' : 'The request is not valid HTTP.';
+    const body = JSON.stringify({ type: '/problems/bad_http_request', title: status === 431 ? 'Request Header Fields Too Large' : 'Bad Request', status, detail });
+    socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
   try {
     await app.init();
   } catch (error) {

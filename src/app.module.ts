@@ -6,6 +6,7 @@ import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthController } from './health/health.controller';
 import { MetadataModule } from './metadata/metadata.module';
+import { QueueModule } from './queue/queue.module';
 import { RecordsModule } from './records/records.module';
 
 @Module({ controllers: [HealthController] })
@@ -17,7 +18,7 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, AuthModule, MetadataModule, ApiModule, HealthModule, RecordsModule],
+      imports: [ConfigModule.forRoot(config), DatabaseModule, QueueModule, AuthModule, MetadataModule, ApiModule, HealthModule, RecordsModule],
     };
   }
 }

@@ -39,7 +39,9 @@ export function bodyPipeline(limitBytes: number): RequestHandler[] {
     const bad = req.body === undefined ? undefined : findUnstorable(req.body);
     if (bad) {
       const where = bad.path === '' ? 'The JSON body' : `"${bad.path}"`;
-      next(new AppException('bad_request', bad.code, `${where} ${bad.message}.`, [{ field: bad.path, code: bad.code, message: bad.message }]));
+      next(
+        new AppException('bad_request', bad.code, `${where} ${bad.message}.`, [{ field: bad.path, code: bad.code, message: bad.message }]),
+      );
       return;
     }
     next();

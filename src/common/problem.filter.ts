@@ -40,10 +40,7 @@ export function toProblem(exception: unknown, req: Request, logger: Logger): Pro
         return { type: 'about:blank', title: STATUS_CODES[405]!, status: 405, detail, instance };
       }
     }
-    const detail =
-      status === 404
-        ? `No route ${req.method} ${instance}. See /api/docs for the endpoints.`
-        : exception.message;
+    const detail = status === 404 ? `No route ${req.method} ${instance}. See /api/docs for the endpoints.` : exception.message;
     // For about:blank the title is the status phrase (RFC 9457 §4.2.1), not the exception class.
     return { type: 'about:blank', title: STATUS_CODES[status] ?? exception.name, status, detail, instance };
   }
@@ -89,14 +86,18 @@ function fromBodyParser(error: unknown): AppException | undefined {
     case 'entity.parse.failed':
       return new AppException('bad_request', 'malformed_json', `The request body is not valid JSON: ${e.message}`);
     case 'entity.too.large':
+      return new AppException('payload_too_large', 'body_too_large', `The request body is larger than the limit of ${e.limit} bytes.`);
+    case 'encoding.unsupported': {
+      // body-parser reports an unknown charset as charset.unsupported; this one is the Content-Encoding.
+      const encoding = (error as { encoding?: string }).encoding;
       return new AppException(
-        'payload_too_large',
-        'body_too_large',
-        `The request body is larger than the limit of ${e.limit} bytes.`,
+        'unsupported_media_type',
+        'unsupported_content_encoding',
+        `The Content-Encoding${encoding ? ` "${encoding}"` : ''} is not supported; send the body uncompressed, or as gzip, deflate or br.`,
       );
-    case 'encoding.unsupported':
+    }
     case 'charset.unsupported':
-      return new AppException('unsupported_media_type', 'unsupported_charset', e.message ?? 'Unsupported charset; send UTF-8.');
+      return new AppException('unsupported_media_type', 'unsupported_charset', `${e.message ?? 'Unsupported charset'}; send UTF-8.`);
     case 'request.aborted':
       return new AppException('bad_request', 'request_aborted', 'The client aborted the request.');
     default: {
@@ -122,7 +123,11 @@ function fromBodyParser(error: unknown): AppException | undefined {
 function fromDatabase(error: unknown): AppException | undefined {
   const code = (error as { code?: unknown; driverError?: { code?: unknown } })?.driverError?.code ?? (error as { code?: unknown })?.code;
   if (typeof code === 'string' && /^22[0-9A-Z]{3}$/.test(code)) {
-    return new AppException('bad_request', 'invalid_value', `A value in the request is not valid for its field: ${(error as Error).message}`);
+    return new AppException(
+      'bad_request',
+      'invalid_value',
+      `A value in the request is not valid for its field: ${(error as Error).message}`,
+    );
   }
   return undefined;
 }

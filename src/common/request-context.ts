@@ -5,8 +5,8 @@ export interface RequestContext {
   /** Human-readable actor name for logs and history. */
   actorName: string;
   permissions: ReadonlySet<string>;
-  /** Where the change comes from: api, card, workflow, tool, import, system. */
-  source: 'api' | 'card' | 'workflow' | 'tool' | 'import' | 'system';
+  /** Where the change comes from: api, card, workflow, tool, import, formula (a refresh), system. */
+  source: 'api' | 'card' | 'workflow' | 'tool' | 'import' | 'formula' | 'system';
 }
 
 export const SYSTEM_CONTEXT: RequestContext = {
@@ -15,3 +15,6 @@ export const SYSTEM_CONTEXT: RequestContext = {
   permissions: new Set(['admin']),
   source: 'system',
 };
+
+/** The engine itself refreshing computed values. */
+export const FORMULA_CONTEXT: RequestContext = { ...SYSTEM_CONTEXT, actorId: 'system:formulas', actorName: 'formula refresh', source: 'formula' };

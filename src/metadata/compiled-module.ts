@@ -1,7 +1,11 @@
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import type { ValidateFunction } from 'ajv';
+import { compileFormulas, NO_FORMULAS, type CompiledFormulas } from '../formulas/formula.compiler';
 import { buildRecordSchema } from '../records/record-schema.builder';
+import { compileRules, NO_RULES, type CompiledRules } from '../rules/rule.engine';
+import type { RuleDefinition } from '../rules/rule.types';
+import type { LayoutDefinition } from './layout.types';
 import type { FieldDefinition, FieldType, ModuleDefinition } from './metadata.types';
 
 /** A relation value somewhere in a record: a top-level field, or a field of the rows of a lines field. */
@@ -25,9 +29,11 @@ export interface CompiledModule {
   /** The metadata version this module was compiled from. */
   readonly version: number;
   readonly fields: ReadonlyMap<string, FieldDefinition>;
-  readonly validateCreate: ValidateFunction;
-  readonly validateUpdate: ValidateFunction;
-  readonly requiredFields: readonly string[];
+  /** Types, lengths, ranges, options and unknown fields of client input (required-ness is the rules' call). */
+  readonly validateInput: ValidateFunction;
+  readonly rules: CompiledRules;
+  readonly formulas: CompiledFormulas;
+  readonly layout?: LayoutDefinition;
   readonly defaults: ReadonlyArray<readonly [string, unknown]>;
   readonly relations: readonly RelationPath[];
   readonly trackedFields: readonly string[];
@@ -45,7 +51,20 @@ export function createRecordAjv(): Ajv2020 {
   return ajv;
 }
 
-export function compileModule(definition: ModuleDefinition, version: number, ajv: Ajv2020): CompiledModule {
+/** What a module is compiled from: its definition plus its optional layout and rules. */
+export interface ModuleBundle {
+  definition: ModuleDefinition;
+  layout?: LayoutDefinition;
+  rules?: RuleDefinition[];
+  /** Changes whenever any part of the bundle does. */
+  version: number;
+}
+
+export function compileModule(
+  { definition, layout, rules, version }: ModuleBundle,
+  modules: ReadonlyMap<string, ModuleDefinition>,
+  ajv: Ajv2020,
+): CompiledModule {
   const entries = Object.entries(definition.fields);
   const relations: RelationPath[] = [];
   for (const [field, def] of entries) {
@@ -62,9 +81,10 @@ export function compileModule(definition: ModuleDefinition, version: number, ajv
     definition,
     version,
     fields: new Map(entries),
-    validateCreate: ajv.compile(buildRecordSchema(definition, 'create')),
-    validateUpdate: ajv.compile(buildRecordSchema(definition, 'update')),
-    requiredFields: entries.filter(([, f]) => f.required && f.type !== 'autonumber').map(([name]) => name),
+    validateInput: ajv.compile(buildRecordSchema(definition, 'update')),
+    rules: rules ? compileRules(rules, definition) : NO_RULES,
+    formulas: hasFormulas(definition) ? compileFormulas(definition, modules).formulas : NO_FORMULAS,
+    layout,
     defaults: entries.filter(([, f]) => f.default !== undefined).map(([name, f]) => [name, f.default] as const),
     relations,
     trackedFields: entries.filter(([, f]) => f.trackChanges).map(([name]) => name),
@@ -76,4 +96,10 @@ export function compileModule(definition: ModuleDefinition, version: number, ajv
     richtextFields: ofType('richtext'),
     datetimeFields: ofType('datetime'),
   };
+}
+
+function hasFormulas(definition: ModuleDefinition): boolean {
+  return Object.values(definition.fields).some(
+    (f) => f.formula !== undefined || f.defaultFormula !== undefined || Object.values(f.fields ?? {}).some((l) => l.formula !== undefined),
+  );
 }

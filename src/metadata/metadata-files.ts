@@ -25,10 +25,11 @@ export function findProjectRoot(startDir: string = __dirname): string {
 }
 
 /**
- * Reads every `modules/<name>/module.json` below `rootDir`, sorted by module folder name.
- * Folders without a module.json are skipped; without a `modules/` folder the result is empty.
+ * Reads every `modules/<name>/<fileName>` below `rootDir` (module.json, layout.json, rules.json),
+ * sorted by module folder name. Folders without that file are skipped; without a `modules/` folder
+ * the result is empty.
  */
-export async function readModuleFiles(rootDir: string): Promise<MetadataFile[]> {
+export async function readBundleFiles(rootDir: string, fileName: string): Promise<MetadataFile[]> {
   const modulesDir = join(rootDir, 'modules');
   // An empty project (no modules yet) is valid; any other read error is real and propagates.
   if (!existsSync(modulesDir)) return [];
@@ -41,10 +42,14 @@ export async function readModuleFiles(rootDir: string): Promise<MetadataFile[]> 
 
   const files: MetadataFile[] = [];
   for (const folder of folders) {
-    const file = `modules/${folder}/module.json`;
-    const path = join(rootDir, 'modules', folder, 'module.json');
+    const path = join(rootDir, 'modules', folder, fileName);
     if (!existsSync(path)) continue;
-    files.push({ file, text: await readFile(path, 'utf8') });
+    files.push({ file: `modules/${folder}/${fileName}`, text: await readFile(path, 'utf8') });
   }
   return files;
+}
+
+/** Every `modules/<name>/module.json` below `rootDir`. */
+export function readModuleFiles(rootDir: string): Promise<MetadataFile[]> {
+  return readBundleFiles(rootDir, 'module.json');
 }

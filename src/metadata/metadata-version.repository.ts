@@ -1,7 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DATABASE, type Database, type SqlExecutor } from '../database/database';
 
-export type MetadataKind = 'module';
+import type { MetadataKind } from './metadata-set';
+
+export type { MetadataKind };
 
 export interface MetadataVersionRow {
   id: number;
@@ -25,6 +27,10 @@ export class MetadataVersionRepository {
 
   listActive(kind: MetadataKind): Promise<MetadataVersionRow[]> {
     return this.db.query(`SELECT ${COLUMNS} FROM metadata_versions WHERE kind = $1 AND active ORDER BY name`, [kind]);
+  }
+
+  listAllActive(): Promise<MetadataVersionRow[]> {
+    return this.db.query(`SELECT ${COLUMNS} FROM metadata_versions WHERE active ORDER BY kind, name`);
   }
 
   listVersions(kind: MetadataKind, name: string): Promise<MetadataVersionRow[]> {

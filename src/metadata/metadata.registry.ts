@@ -1,17 +1,27 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AppException } from '../common/app.exception';
-import { compileModule, createRecordAjv, type CompiledModule, type RelationPath } from './compiled-module';
+import { compileModule, createRecordAjv, type CompiledModule, type ModuleBundle, type RelationPath } from './compiled-module';
 import type { ModuleDefinition } from './metadata.types';
+import type { FormulaDependency } from '../formulas/formula.compiler';
 
 /** A relation pointing into a module from another one (for reference checks on delete). */
 export interface IncomingRelation extends RelationPath {
   module: string;
 }
 
+/** A module whose formulas read records of another module (see {@link MetadataSnapshot.dependents}). */
+export interface FormulaDependent {
+  /** The module holding the formula. */
+  module: string;
+  dependency: FormulaDependency;
+}
+
 /** An immutable view of all active metadata; a publish builds a new one and swaps it in whole. */
 export class MetadataSnapshot {
   readonly modules: ReadonlyMap<string, CompiledModule>;
   readonly incoming: ReadonlyMap<string, readonly IncomingRelation[]>;
+  /** Per module, the formulas elsewhere that read its records: a change there must refresh them. */
+  readonly dependents: ReadonlyMap<string, readonly FormulaDependent[]>;
 
   constructor(
     /** Changes with every publish anywhere (the newest active metadata row id). */
@@ -28,6 +38,13 @@ export class MetadataSnapshot {
       }
     }
     this.incoming = incoming;
+    const dependents = new Map<string, FormulaDependent[]>();
+    for (const module of modules) {
+      for (const dependency of module.formulas.dependencies) {
+        dependents.set(dependency.module, [...(dependents.get(dependency.module) ?? []), { module: module.name, dependency }]);
+      }
+    }
+    this.dependents = dependents;
   }
 
   static empty(): MetadataSnapshot {
@@ -70,14 +87,16 @@ export class MetadataRegistry {
   }
 
   /** Compiles the given active modules and swaps the snapshot in one assignment. */
-  async replace(version: number, modules: Array<{ definition: ModuleDefinition; version: number }>): Promise<MetadataSnapshot> {
+  async replace(version: number, bundles: ModuleBundle[]): Promise<MetadataSnapshot> {
+    if (version < this.current.version) return this.current;
     const ajv = createRecordAjv();
     const changed: string[] = [];
-    const compiled = modules.map(({ definition, version: moduleVersion }) => {
-      const existing = this.current.modules.get(definition.name);
-      if (existing && existing.version === moduleVersion) return existing;
-      changed.push(definition.name);
-      return compileModule(definition, moduleVersion, ajv);
+    const definitions = new Map<string, ModuleDefinition>(bundles.map((b) => [b.definition.name, b.definition]));
+    const compiled = bundles.map((bundle) => {
+      const existing = this.current.modules.get(bundle.definition.name);
+      if (existing && existing.version === bundle.version) return existing;
+      changed.push(bundle.definition.name);
+      return compileModule(bundle, definitions, ajv);
     });
     const next = new MetadataSnapshot(version, compiled);
     this.current = next;

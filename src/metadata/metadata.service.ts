@@ -1,19 +1,20 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { AsyncMutex } from '../database/async-mutex';
-import { DATABASE, type Database } from '../database/database';
 import { AppException } from '../common/app.exception';
 import type { RequestContext } from '../common/request-context';
 import { APP_CONFIG, type AppConfig } from '../config/app.config';
+import { AsyncMutex } from '../database/async-mutex';
+import { DATABASE, type Database } from '../database/database';
 import { metadataChecksum } from './checksum';
-import { readModuleFiles } from './metadata-files';
 import { MetadataNotFoundException, MetadataValidationException } from './metadata.exception';
 import { MetadataRegistry } from './metadata.registry';
-import type { MetadataProblem, ModuleDefinition } from './metadata.types';
-import { formatProblems, validateModules, validateModuleSet } from './module.validator';
+import { fileOf, readMetadataFiles, validateMetadataSet, type MetadataKind, type MetadataSource } from './metadata-set';
+import type { MetadataProblem } from './metadata.types';
+import { formatProblems } from './module.validator';
 import { MetadataVersionRepository, type MetadataVersionRow } from './metadata-version.repository';
 
-export interface ModuleVersionView {
+export interface MetadataVersionView {
+  kind: MetadataKind;
   name: string;
   version: number;
   checksum: string;
@@ -32,7 +33,10 @@ export class MetadataBootException extends Error {
 
 /**
  * The versioned metadata store: imports files at boot (idempotent by checksum),
- * publishes and rolls back through the admin API, and keeps the registry in step.
+ * publishes and rolls back modules, layouts and rules through the admin API, and
+ * keeps every process's registry in step. A change is validated together with
+ * all other active metadata, so it can never leave a layout, rule or formula
+ * pointing at something that is gone.
  */
 @Injectable()
 export class MetadataService implements OnModuleInit, OnModuleDestroy {
@@ -41,6 +45,8 @@ export class MetadataService implements OnModuleInit, OnModuleDestroy {
   private readonly instanceId = randomUUID();
   private readonly reloading = new AsyncMutex();
   private unlisten?: () => Promise<void>;
+  /** The active metadata as stored (bodies and row ids), as of the last reload. */
+  private active: MetadataVersionRow[] = [];
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -68,101 +74,114 @@ export class MetadataService implements OnModuleInit, OnModuleDestroy {
     await this.unlisten?.();
   }
 
-  /** Validates `modules/*\/module.json` and stores each changed file as a new active version. */
+  /** Validates every file under `modules/` together and stores each changed one as a new active version. */
   async importFiles(): Promise<number> {
+    const { sources, problems: parseProblems } = await readMetadataFiles(this.config.rootDir);
+    const { problems } = validateMetadataSet(sources);
+    const all = [...parseProblems, ...problems];
+    if (all.length > 0) throw new MetadataBootException(all);
     let imported = 0;
-    const files = await readModuleFiles(this.config.rootDir);
-    const { modules, problems } = validateModules(files);
-    if (problems.length > 0) throw new MetadataBootException(problems);
-    for (const module of modules) {
-      const checksum = metadataChecksum(module);
-      if (await this.versions.hasChecksum('module', module.name, checksum)) continue;
-      const row = await this.versions.publish('module', module.name, module, checksum, 'system:files', 'file');
-      this.logger.log(`Imported module ${module.name} as version ${row.version}`);
+    for (const source of sources) {
+      const checksum = metadataChecksum(source.body);
+      if (await this.versions.hasChecksum(source.kind, source.name, checksum)) continue;
+      const row = await this.versions.publish(source.kind, source.name, source.body, checksum, 'system:files', 'file');
+      this.logger.log(`Imported ${source.file} as version ${row.version}`);
       imported++;
     }
     return imported;
   }
 
-  /** Rebuilds the registry from the active versions in the database (one reload at a time, so none lands out of order). */
+  /** Rebuilds the registry from the active versions (one reload at a time, so none lands out of order). */
   reload(): Promise<void> {
     return this.reloading.run(async () => {
       const setVersion = await this.versions.currentSetVersion();
-      const rows = await this.versions.listActive('module');
+      const rows = await this.versions.listAllActive();
+      const { modules, layouts, rules, problems } = validateMetadataSet(rows.map(toSource));
+      // Stored metadata was valid when published; if it is not now, say so but keep serving what compiles.
+      if (problems.length > 0) this.logger.error(`Active metadata has problems:\n${formatProblems(problems)}`);
+      const bundleVersion = (name: string) =>
+        rows.filter((r) => r.name === name).reduce((max, r) => Math.max(max, r.id), 0);
+      this.active = rows;
       await this.registry.replace(
         setVersion,
-        rows.map((row) => ({ definition: row.body as ModuleDefinition, version: row.id })),
+        modules.map((definition) => ({
+          definition,
+          layout: layouts.get(definition.name),
+          rules: rules.get(definition.name),
+          version: bundleVersion(definition.name),
+        })),
       );
     });
+  }
+
+  list(kind: MetadataKind): Array<{ name: string; version: number; createdAt: string }> {
+    return this.active
+      .filter((row) => row.kind === kind)
+      .map((row) => ({ name: row.name, version: row.version, createdAt: new Date(row.createdAt).toISOString() }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  get(kind: MetadataKind, name: string): { name: string; version: number; body: unknown } {
+    const row = this.active.find((r) => r.kind === kind && r.name === name);
+    if (!row) throw new MetadataNotFoundException(kind, name);
+    return { name, version: row.version, body: row.body };
+  }
+
+  /** Dry run: every problem the metadata set would have with `body` as this kind's `name`. */
+  validate(kind: MetadataKind, name: string, body: unknown): MetadataProblem[] {
+    return validateMetadataSet(this.candidate(kind, name, body)).problems;
+  }
+
+  async publish(ctx: RequestContext, kind: MetadataKind, name: string, body: unknown): Promise<{ created: boolean; view: MetadataVersionView }> {
+    const problems = this.validate(kind, name, body);
+    if (problems.length > 0) throw new MetadataValidationException(problems, `The ${kind} "${name}"`);
+    const created = !this.active.some((r) => r.kind === kind && r.name === name);
+    const row = await this.versions.publish(kind, name, body, metadataChecksum(body), ctx.actorName, 'api');
+    await this.reload();
+    await this.announce();
+    this.logger.log(`Published ${kind} ${name} version ${row.version} by ${ctx.actorName}`);
+    return { created, view: toView(row) };
+  }
+
+  async listVersions(kind: MetadataKind, name: string): Promise<MetadataVersionView[]> {
+    const rows = await this.versions.listVersions(kind, name);
+    if (rows.length === 0) throw new MetadataNotFoundException(kind, name);
+    return rows.map(toView);
+  }
+
+  /** Publishes the body of an earlier version as a new version, so the history stays linear. */
+  async rollback(ctx: RequestContext, kind: MetadataKind, name: string, version: number): Promise<MetadataVersionView> {
+    const target = await this.versions.find(kind, name, version);
+    if (!target) throw new MetadataNotFoundException(kind, name, version);
+    if (target.active) {
+      throw new AppException('conflict', 'already_active', `Version ${version} of the ${kind} "${name}" is already the active one.`);
+    }
+    const problems = this.validate(kind, name, target.body);
+    if (problems.length > 0) throw new MetadataValidationException(problems, `Version ${version} of the ${kind} "${name}"`);
+    const row = await this.versions.publish(kind, name, target.body, target.checksum, ctx.actorName, 'rollback');
+    await this.reload();
+    await this.announce();
+    this.logger.log(`Rolled ${kind} ${name} back to the body of version ${version} (now version ${row.version})`);
+    return toView(row);
+  }
+
+  private candidate(kind: MetadataKind, name: string, body: unknown): MetadataSource[] {
+    const others = this.active.filter((r) => !(r.kind === kind && r.name === name)).map(toSource);
+    return [...others, { kind, name, file: fileOf(kind, name), body }];
   }
 
   private async announce(): Promise<void> {
     await this.db.notify(this.channel, this.instanceId);
   }
-
-  listModules(): Array<{ name: string; version: number; label: ModuleDefinition['label']; fields: number }> {
-    return [...this.registry.snapshot().modules.values()]
-      .map((m) => ({ name: m.name, version: m.version, label: m.definition.label, fields: m.fields.size }))
-      .sort((a, b) => a.name.localeCompare(b.name));
-  }
-
-  async getModule(name: string): Promise<{ name: string; version: number; body: ModuleDefinition }> {
-    const row = (await this.versions.listActive('module')).find((r) => r.name === name);
-    if (!row) throw new MetadataNotFoundException('module', name);
-    return { name, version: row.version, body: row.body as ModuleDefinition };
-  }
-
-  /** Dry run: every problem `body` would have as the module `name`, given the other active modules. */
-  validate(name: string, body: unknown): MetadataProblem[] {
-    return this.validateAgainstActive(name, body).problems;
-  }
-
-  async publish(ctx: RequestContext, name: string, body: unknown): Promise<{ created: boolean; view: ModuleVersionView }> {
-    const { problems } = this.validateAgainstActive(name, body);
-    if (problems.length > 0) throw new MetadataValidationException(problems, `Module "${name}"`);
-    const created = !this.registry.snapshot().modules.has(name);
-    const row = await this.versions.publish('module', name, body, metadataChecksum(body), ctx.actorName, 'api');
-    await this.reload();
-    await this.announce();
-    this.logger.log(`Published module ${name} version ${row.version} by ${ctx.actorName}`);
-    return { created, view: toView(row) };
-  }
-
-  async listVersions(name: string): Promise<ModuleVersionView[]> {
-    const rows = await this.versions.listVersions('module', name);
-    if (rows.length === 0) throw new MetadataNotFoundException('module', name);
-    return rows.map(toView);
-  }
-
-  /** Publishes the body of an earlier version as a new version, so the history stays linear. */
-  async rollback(ctx: RequestContext, name: string, version: number): Promise<ModuleVersionView> {
-    const target = await this.versions.find('module', name, version);
-    if (!target) throw new MetadataNotFoundException('module', name, version);
-    if (target.active) {
-      throw new AppException('conflict', 'already_active', `Version ${version} of module "${name}" is already the active one.`);
-    }
-    const { problems } = this.validateAgainstActive(name, target.body);
-    if (problems.length > 0) throw new MetadataValidationException(problems, `Version ${version} of module "${name}"`);
-    const row = await this.versions.publish('module', name, target.body, target.checksum, ctx.actorName, 'rollback');
-    await this.reload();
-    await this.announce();
-    this.logger.log(`Rolled module ${name} back to the body of version ${version} (now version ${row.version})`);
-    return toView(row);
-  }
-
-  private validateAgainstActive(name: string, body: unknown): { problems: MetadataProblem[] } {
-    const others = [...this.registry.snapshot().modules.values()]
-      .filter((m) => m.name !== name)
-      .map((m) => ({ file: `modules/${m.name}/module.json`, body: m.definition as unknown }));
-    const file = `modules/${name}/module.json`;
-    const { problems } = validateModuleSet([...others, { file, body }]);
-    // Only this module's problems are the caller's to fix; the active set was valid when published.
-    return { problems: problems.filter((p) => p.file === file) };
-  }
 }
 
-function toView(row: MetadataVersionRow): ModuleVersionView {
+function toSource(row: MetadataVersionRow): MetadataSource {
+  return { kind: row.kind, name: row.name, file: fileOf(row.kind, row.name), body: row.body };
+}
+
+function toView(row: MetadataVersionRow): MetadataVersionView {
   return {
+    kind: row.kind,
     name: row.name,
     version: row.version,
     checksum: row.checksum,

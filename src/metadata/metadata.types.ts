@@ -56,6 +56,10 @@ export interface FieldDefinition {
   indexed?: boolean;
   /** Write every change of this field to the field change log. */
   trackChanges?: boolean;
+  /** jsonata computing the field's value on every save; such a field cannot be written by clients. */
+  formula?: string;
+  /** jsonata computing the value when a record is created without one. */
+  defaultFormula?: string;
 }
 
 export interface NumberingDefinition {

@@ -81,6 +81,19 @@ export function normalize(module: CompiledModule, data: RecordData): RecordData 
     if (value === null) continue;
     result[key] = value;
   }
+  // Ids compare as text in JSON, so relation values are stored in one case (UUIDs are case-insensitive).
+  for (const relation of module.relations) {
+    if (relation.lines) {
+      const rows = result[relation.lines];
+      if (Array.isArray(rows)) {
+        for (const row of rows as RecordData[]) {
+          if (typeof row?.[relation.field] === 'string') row[relation.field] = (row[relation.field] as string).toLowerCase();
+        }
+      }
+    } else if (typeof result[relation.field] === 'string') {
+      result[relation.field] = (result[relation.field] as string).toLowerCase();
+    }
+  }
   for (const field of module.datetimeFields) {
     if (typeof result[field] === 'string') result[field] = new Date(result[field] as string).toISOString();
   }

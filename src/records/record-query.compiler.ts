@@ -110,8 +110,7 @@ export function compileListQuery(module: CompiledModule, query: Array<[string, s
     fields,
     sql,
     params,
-    cursorAfter: (row) =>
-      encodeCursor({ s: signature, v: sort.map((_, i) => row[`_s${i}`] ?? null), id: String(row.id) }),
+    cursorAfter: (row) => encodeCursor({ s: signature, v: sort.map((_, i) => row[`_s${i}`] ?? null), id: String(row.id) }),
   };
 }
 
@@ -174,13 +173,24 @@ function isSortable(field: FieldDefinition): boolean {
 
 type Bind = (value: unknown, type: SqlValueType | 'text[]' | 'numeric[]') => string;
 
-function compileFilter(module: CompiledModule, name: string, op: FilterOp, raw: string, bind: Bind, errors: FieldError[]): string | undefined {
+function compileFilter(
+  module: CompiledModule,
+  name: string,
+  op: FilterOp,
+  raw: string,
+  bind: Bind,
+  errors: FieldError[],
+): string | undefined {
   const key = SYSTEM_ALIASES[name] ?? name;
   const system = SYSTEM_COLUMNS[key];
   const field = module.fields.get(key);
   const where = `filter[${name}][${op}]`;
   if (!FILTER_OPS.includes(op)) {
-    errors.push({ field: where, code: 'unknown_operator', message: `${where}: unknown operator "${op}"; use one of ${FILTER_OPS.join(', ')}.` });
+    errors.push({
+      field: where,
+      code: 'unknown_operator',
+      message: `${where}: unknown operator "${op}"; use one of ${FILTER_OPS.join(', ')}.`,
+    });
     return undefined;
   }
   if (!system && (!field || field.type === 'lines')) {
@@ -269,7 +279,9 @@ function isCalendarDate(raw: string): boolean {
 /** An ISO 8601 date-time (or date) as UTC ISO text; `new Date` alone would take "5" as the year 2001. */
 function isoDateTime(raw: string): string | Error {
   const date = new Date(raw);
-  return Number.isNaN(date.getTime()) || !/^\d{4}-\d{2}-\d{2}/.test(raw) ? new Error(`"${raw}" is not an ISO date-time.`) : date.toISOString();
+  return Number.isNaN(date.getTime()) || !/^\d{4}-\d{2}-\d{2}/.test(raw)
+    ? new Error(`"${raw}" is not an ISO date-time.`)
+    : date.toISOString();
 }
 
 /** Parses a filter value for its field; an Error says what is wrong with it. */
@@ -282,7 +294,8 @@ function parseValue(raw: string, type: SqlValueType, field: FieldDefinition | un
     case 'timestamptz':
       return isoDateTime(raw);
     case 'uuid':
-      return UUID.test(raw) ? raw : new Error(`"${raw}" is not a UUID.`);
+      // Lower case, as `id::text` reads, so `in` matches an upper-case id as `eq` does.
+      return UUID.test(raw) ? raw.toLowerCase() : new Error(`"${raw}" is not a UUID.`);
     default:
       break;
   }
@@ -344,9 +357,10 @@ const CURSOR_VALUE: Record<SqlValueType, RegExp> = {
 };
 
 function decodeCursor(text: string, signature: string, sort: SortKey[]): Cursor {
-  const invalid = (why: string) => new AppException('bad_request', 'invalid_cursor', `The cursor is not valid: ${why}. Start again without a cursor.`, [
-    { field: 'cursor', code: 'invalid_cursor', message: why },
-  ]);
+  const invalid = (why: string) =>
+    new AppException('bad_request', 'invalid_cursor', `The cursor is not valid: ${why}. Start again without a cursor.`, [
+      { field: 'cursor', code: 'invalid_cursor', message: why },
+    ]);
   let cursor: Cursor;
   try {
     cursor = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as Cursor;
@@ -359,7 +373,7 @@ function decodeCursor(text: string, signature: string, sort: SortKey[]): Cursor 
   if (cursor.s !== signature) throw invalid(`it was made for sort "${cursor.s}", not "${signature}"`);
   // Values are bound as parameters anyway; checking them here makes a tampered cursor a clear 400, not a database error.
   const wellFormed = (v: unknown, i: number) =>
-    v === null ? sort[i].nullable : (typeof v === 'string' && v.length <= MAX_VALUE_LENGTH && CURSOR_VALUE[sort[i].type].test(v));
+    v === null ? sort[i].nullable : typeof v === 'string' && v.length <= MAX_VALUE_LENGTH && CURSOR_VALUE[sort[i].type].test(v);
   if (cursor.v.length !== sort.length || !cursor.v.every(wellFormed)) throw invalid('it is malformed');
   return cursor;
 }

@@ -181,7 +181,8 @@ function buildFieldsObject(fields: Record<string, FieldDefinition>, mode: Record
   const properties: Record<string, JsonSchemaObject> = {};
   const required: string[] = [];
   for (const [name, field] of Object.entries(fields)) {
-    if (field.type === 'autonumber' && mode !== 'output') continue;
+    // Computed by the engine: clients cannot write them, so input schemas leave them out.
+    if ((field.type === 'autonumber' || field.formula !== undefined) && mode !== 'output') continue;
     const nullable = mode === 'output' || field.required !== true;
     const value = fieldValueSchema(field, mode);
     const property: JsonSchemaObject = { title: labelOf(field.label, name), ...(nullable ? withNull(value) : value) };

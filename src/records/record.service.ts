@@ -1,14 +1,19 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { AppException, type FieldError } from '../common/app.exception';
-import type { RequestContext } from '../common/request-context';
+import { FORMULA_CONTEXT, type RequestContext } from '../common/request-context';
 import { assertPermission } from '../auth/api-key.service';
 import type { SqlExecutor } from '../database/database';
 import type { CompiledModule } from '../metadata/compiled-module';
-import { MetadataRegistry } from '../metadata/metadata.registry';
+import { MetadataRegistry, type MetadataSnapshot } from '../metadata/metadata.registry';
+import { OutboxRepository } from '../queue/outbox.repository';
+import { OutboxRelay } from '../queue/outbox.relay';
+import { RECORD_CHANGED, type RecordChangedEvent } from '../formulas/record-changed.event';
 import { compileListQuery, DEFAULT_LIMIT, MAX_LIMIT } from './record-query.compiler';
 import { RecordNotFoundException, RecordValidationException, StaleVersionException } from './record.exception';
-import { isPlainObject, normalize, relationRefs, sameJson, toFieldErrors, type RecordData } from './record-input';
+import { isPlainObject, relationRefs, sameJson, type RecordData } from './record-input';
+import { prepareWrite } from './record-write.pipeline';
+import { SqlRecordReader } from './record.reader';
 import { RECORD_COLUMNS, RecordRepository, type Actor, type RecordRow } from './record.repository';
 import { toApiRecord, toHistoryEntry, type ApiRecord, type HistoryEntry } from './record.view';
 
@@ -29,26 +34,30 @@ export class RecordService {
   constructor(
     private readonly registry: MetadataRegistry,
     private readonly records: RecordRepository,
+    private readonly outbox: OutboxRepository,
+    private readonly relay: OutboxRelay,
   ) {}
 
   async create(ctx: RequestContext, moduleName: string, body: unknown): Promise<ApiRecord> {
-    const module = this.registry.snapshot().module(moduleName);
+    const snapshot = this.registry.snapshot();
+    const module = snapshot.module(moduleName);
     assertPermission(ctx, `${module.name}:create`);
     const input = requireObject(module, body);
-    const withDefaults: RecordData = { ...input };
-    for (const [field, value] of module.defaults) if (withDefaults[field] === undefined) withDefaults[field] = value;
-    if (!module.validateCreate(withDefaults)) throw new RecordValidationException(module.name, toFieldErrors(module, module.validateCreate.errors));
-    const data = normalize(module, withDefaults);
     const actor = actorOf(ctx);
     const id = randomUUID();
-    const refs = relationRefs(module, data);
-    const row =
-      refs.length === 0
-        ? await this.records.insert(this.records.db, module, id, data, actor)
-        : await this.records.db.transaction(async (tx) => {
-            await this.checkRelations(tx, module, data);
-            return this.records.insert(tx, module, id, data, actor);
-          });
+    const save = async (executor: SqlExecutor) => {
+      const { data, errors } = await prepareWrite({ module, input, current: null, ctx, reader: new SqlRecordReader(executor, snapshot) });
+      if (errors.length > 0) throw new RecordValidationException(module.name, errors);
+      await this.checkRelations(executor, module, data);
+      const row = await this.records.insert(executor, module, id, data, actor);
+      await this.announce(executor, snapshot, module, id, null, data, 0);
+      return row;
+    };
+    // Without relations, cross-record formulas or readers elsewhere a create is one statement;
+    // otherwise reads, insert and outbox event share a transaction.
+    const needsTransaction = module.relations.length > 0 || module.formulas.dependencies.length > 0 || snapshot.dependents.has(module.name);
+    const row = needsTransaction ? await this.records.db.transaction(save) : await save(this.records.db);
+    this.afterCommit(snapshot, module);
     return toApiRecord(row);
   }
 
@@ -60,35 +69,88 @@ export class RecordService {
 
   /** Merges `body` into the record (null clears a field); `ifMatch` is the version the client last saw. */
   async update(ctx: RequestContext, moduleName: string, id: string, body: unknown, ifMatch?: string): Promise<ApiRecord> {
-    const module = this.registry.snapshot().module(moduleName);
+    const snapshot = this.registry.snapshot();
+    const module = snapshot.module(moduleName);
     assertPermission(ctx, `${module.name}:update`);
     const patch = requireObject(module, body);
-    if (!module.validateUpdate(patch)) throw new RecordValidationException(module.name, toFieldErrors(module, module.validateUpdate.errors));
     const expected = parseIfMatch(ifMatch);
     const actor = actorOf(ctx);
     const row = await this.records.db.transaction(async (tx) => {
       const current = await this.load(tx, module, id, true);
       if (expected !== undefined && current.version !== expected) throw new StaleVersionException(module.name, id, String(expected), current.version);
-      const data = normalize(module, { ...current.data, ...patch });
-      const missing = module.requiredFields.filter((f) => data[f] === undefined);
-      if (missing.length > 0) {
-        throw new RecordValidationException(
-          module.name,
-          missing.map((f) => ({ field: f, code: 'required', message: `"${f}" is required and cannot be cleared` })),
-        );
-      }
-      const changed = Object.keys(patch).filter((f) => !sameJson(current.data[f], data[f]));
+      const { data, errors } = await prepareWrite({ module, input: patch, current: current.data, id, ctx, reader: new SqlRecordReader(tx, snapshot) });
+      if (errors.length > 0) throw new RecordValidationException(module.name, errors);
+      const changed = changedFields(current.data, data);
       if (changed.length === 0) return current;
-      const changedRefs = relationRefs(module, data).filter((ref) => changed.includes(ref.path.split(/[[.]/)[0]));
-      if (changedRefs.length > 0) await this.checkRelations(tx, module, data, changed);
+      await this.checkRelations(tx, module, data, changed);
       const changes = module.trackedFields
         .filter((f) => changed.includes(f))
         .map((f) => ({ field: f, old: current.data[f] ?? null, new: data[f] ?? null }));
       const updated = await this.records.update(tx, id, current.version, data, changes, actor);
       if (!updated) throw new StaleVersionException(module.name, id, String(current.version), current.version + 1);
+      await this.announce(tx, snapshot, module, id, current.data, data, 0);
       return updated;
     });
+    this.afterCommit(snapshot, module);
     return toApiRecord(row);
+  }
+
+  /**
+   * Recomputes a record's formulas as a save would (the engine acting, source
+   * `formula`) and stores the result when a computed value changed. Only computed
+   * fields are taken over, so a refresh never trips over rules the stored record
+   * no longer meets. Used by the formula refresh and backfill.
+   */
+  async recompute(moduleName: string, id: string, depth: number): Promise<boolean> {
+    const snapshot = this.registry.snapshot();
+    const module = snapshot.module(moduleName);
+    const computed = [...module.fields].filter(([, f]) => f.formula !== undefined || f.type === 'lines').map(([name]) => name);
+    if (computed.length === 0) return false;
+    const actor = actorOf(FORMULA_CONTEXT);
+    const changedAny = await this.records.db.transaction(async (tx) => {
+      const current = await this.records.find(tx, module.name, id, true);
+      if (!current) return false;
+      const { data } = await prepareWrite({ module, input: {}, current: current.data, id, ctx: FORMULA_CONTEXT, reader: new SqlRecordReader(tx, snapshot) });
+      const next: RecordData = { ...current.data };
+      for (const field of computed) {
+        if (data[field] === undefined) delete next[field];
+        else next[field] = data[field];
+      }
+      const changed = changedFields(current.data, next);
+      if (changed.length === 0) return false;
+      const changes = module.trackedFields
+        .filter((f) => changed.includes(f))
+        .map((f) => ({ field: f, old: current.data[f] ?? null, new: next[f] ?? null }));
+      await this.records.update(tx, id, current.version, next, changes, actor);
+      await this.announce(tx, snapshot, module, id, current.data, next, depth);
+      return true;
+    });
+    if (changedAny) this.afterCommit(snapshot, module);
+    return changedAny;
+  }
+
+  /** Writes the outbox event that refreshes formulas elsewhere reading this module, in the saving transaction. */
+  private async announce(
+    tx: SqlExecutor,
+    snapshot: MetadataSnapshot,
+    module: CompiledModule,
+    id: string,
+    before: RecordData | null,
+    after: RecordData | null,
+    depth: number,
+  ): Promise<void> {
+    if (!snapshot.dependents.has(module.name)) return;
+    const relations: RecordChangedEvent['relations'] = {};
+    for (const relation of module.relations) {
+      if (relation.lines) continue;
+      relations[relation.field] = [(before?.[relation.field] as string) ?? null, (after?.[relation.field] as string) ?? null];
+    }
+    const event: RecordChangedEvent = { module: module.name, id, relations, depth };
+    await this.outbox.add(tx, RECORD_CHANGED, event);
+  }
+
+  private afterCommit(snapshot: MetadataSnapshot, module: CompiledModule): void {
+    if (snapshot.dependents.has(module.name)) this.relay.kick();
   }
 
   async delete(ctx: RequestContext, moduleName: string, id: string, ifMatch?: string): Promise<void> {
@@ -108,17 +170,23 @@ export class RecordService {
         );
       }
       await this.records.delete(tx, id);
+      await this.announce(tx, snapshot, module, id, current.data, null, 0);
     });
+    this.afterCommit(snapshot, module);
   }
 
   async setArchived(ctx: RequestContext, moduleName: string, id: string, archived: boolean): Promise<ApiRecord> {
-    const module = this.registry.snapshot().module(moduleName);
+    const snapshot = this.registry.snapshot();
+    const module = snapshot.module(moduleName);
     assertPermission(ctx, `${module.name}:update`);
     const row = await this.records.db.transaction(async (tx) => {
       const current = await this.load(tx, module, id, true);
       if ((current.archived_at !== null) === archived) return current;
+      // Rollups leave archived records out, so archiving changes them.
+      await this.announce(tx, snapshot, module, id, current.data, current.data, 0);
       return this.records.setArchived(tx, id, archived);
     });
+    this.afterCommit(snapshot, module);
     return toApiRecord(row);
   }
 
@@ -206,4 +274,10 @@ function project(record: ApiRecord, fields: string[] | undefined): Partial<ApiRe
   const result: Partial<ApiRecord> = { id: record.id };
   for (const field of fields) result[field] = record[field];
   return result;
+}
+
+/** Fields whose value differs between two versions of a record's data. */
+function changedFields(before: RecordData, after: RecordData): string[] {
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+  return [...keys].filter((key) => !sameJson(before[key], after[key]));
 }

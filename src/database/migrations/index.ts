@@ -1,4 +1,5 @@
 import { InitialSchema1764057600000 } from './1764057600000-initial-schema';
+import { OutboxAndJobs1764144000000 } from './1764144000000-outbox-and-jobs';
 
 /** Every migration, oldest first. Listed explicitly so the build needs no glob at run time. */
-export const MIGRATIONS = [InitialSchema1764057600000];
+export const MIGRATIONS = [InitialSchema1764057600000, OutboxAndJobs1764144000000];

@@ -1,0 +1,93 @@
+import { compileFormulas } from '../formulas/formula.compiler';
+import type { RuleDefinition } from '../rules/rule.types';
+import { validateRules } from '../rules/rules.validator';
+import { readJsonSource } from './json-source';
+import { readBundleFiles, type MetadataFile } from './metadata-files';
+import type { MetadataProblem, ModuleDefinition } from './metadata.types';
+import type { LayoutDefinition } from './layout.types';
+import { validateLayouts } from './layout.validator';
+import { validateModuleSet } from './module.validator';
+
+/** The kinds of metadata a module bundle holds, each in its own file and versioned on its own. */
+export type MetadataKind = 'module' | 'layout' | 'rules';
+
+export const METADATA_KINDS: Record<MetadataKind, { fileName: string; segment: string }> = {
+  module: { fileName: 'module.json', segment: 'modules' },
+  layout: { fileName: 'layout.json', segment: 'layouts' },
+  rules: { fileName: 'rules.json', segment: 'rules' },
+};
+
+export function kindOfSegment(segment: string): MetadataKind | undefined {
+  return (Object.keys(METADATA_KINDS) as MetadataKind[]).find((kind) => METADATA_KINDS[kind].segment === segment);
+}
+
+export function fileOf(kind: MetadataKind, name: string): string {
+  return `modules/${name}/${METADATA_KINDS[kind].fileName}`;
+}
+
+export interface MetadataSource {
+  kind: MetadataKind;
+  name: string;
+  file: string;
+  body: unknown;
+}
+
+export interface ValidatedSet {
+  modules: ModuleDefinition[];
+  layouts: Map<string, LayoutDefinition>;
+  rules: Map<string, RuleDefinition[]>;
+  problems: MetadataProblem[];
+}
+
+/** Reads and parses every metadata file of every kind; syntax errors and duplicate keys become problems. */
+export async function readMetadataFiles(rootDir: string): Promise<{ sources: MetadataSource[]; problems: MetadataProblem[] }> {
+  const sources: MetadataSource[] = [];
+  const problems: MetadataProblem[] = [];
+  for (const kind of Object.keys(METADATA_KINDS) as MetadataKind[]) {
+    for (const file of await readBundleFiles(rootDir, METADATA_KINDS[kind].fileName)) {
+      const parsed = parseFile(file, problems);
+      if (parsed !== undefined) sources.push({ kind, name: file.file.split('/')[1], file: file.file, body: parsed });
+    }
+  }
+  return { sources, problems };
+}
+
+function parseFile({ file, text }: MetadataFile, problems: MetadataProblem[]): unknown {
+  const result = readJsonSource(text);
+  for (const { pointer, key, line, column } of result.duplicateKeys) {
+    problems.push({ file, pointer, message: `duplicate key ${JSON.stringify(key)} at line ${line}, column ${column}; JSON keeps only the last one` });
+  }
+  if (result.syntaxError) {
+    const { line, column, message } = result.syntaxError;
+    problems.push({ file, pointer: '', message: `invalid JSON at line ${line}, column ${column}: ${message}` });
+    return undefined;
+  }
+  return result.value;
+}
+
+/**
+ * Validates a whole metadata set — modules, their formulas, layouts and rules —
+ * together, because they refer to each other: a module change can break a layout
+ * or a rule, and a publish must not let it.
+ */
+export function validateMetadataSet(sources: MetadataSource[]): ValidatedSet {
+  const ofKind = (kind: MetadataKind) => sources.filter((s) => s.kind === kind).map(({ file, body }) => ({ file, body }));
+  const moduleResult = validateModuleSet(ofKind('module'));
+  const problems = [...moduleResult.problems];
+  const modules = moduleResult.modules;
+  const byName = new Map(modules.map((m) => [m.name, m]));
+  for (const module of modules) {
+    const file = fileOf('module', module.name);
+    for (const problem of compileFormulas(module, byName).problems) problems.push({ file, ...problem });
+  }
+  const layoutResult = validateLayouts(ofKind('layout'), modules);
+  problems.push(...layoutResult.problems);
+  const rulesResult = validateRules(ofKind('rules'), byName);
+  problems.push(...rulesResult.problems);
+  return {
+    modules,
+    layouts: new Map(layoutResult.layouts.map((l) => [l.module, l])),
+    rules: rulesResult.rules,
+    problems,
+  };
+}

@@ -1,0 +1,55 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DATABASE, type Database, type SqlExecutor } from '../database/database';
+
+export interface OutboxRow {
+  id: string;
+  topic: string;
+  payload: unknown;
+  processed_at: Date | null;
+  attempts: number;
+}
+
+/** After this many failed attempts an event stays in the outbox with its last error, for an operator. */
+export const MAX_OUTBOX_ATTEMPTS = 10;
+const LEASE_SECONDS = 30;
+
+/** All SQL for the outbox: events are written in the saving transaction and handled after commit. */
+@Injectable()
+export class OutboxRepository {
+  constructor(@Inject(DATABASE) private readonly db: Database) {}
+
+  async add(executor: SqlExecutor, topic: string, payload: unknown): Promise<void> {
+    await executor.query('INSERT INTO outbox (topic, payload) VALUES ($1, $2::jsonb)', [topic, JSON.stringify(payload)]);
+  }
+
+  /** Leases a batch of pending events to this process (SKIP LOCKED: concurrent relays take different rows). */
+  async lease(limit = 100): Promise<string[]> {
+    const rows = await this.db.query<{ id: string }>(
+      `UPDATE outbox SET leased_until = clock_timestamp() + interval '${LEASE_SECONDS} seconds'
+        WHERE id IN (SELECT id FROM outbox
+                      WHERE processed_at IS NULL AND attempts < ${MAX_OUTBOX_ATTEMPTS}
+                        AND (leased_until IS NULL OR leased_until < clock_timestamp())
+                      ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED)
+        RETURNING id::text AS id`,
+    );
+    return rows.map((r) => r.id);
+  }
+
+  async find(id: string): Promise<OutboxRow | undefined> {
+    const rows = await this.db.query<OutboxRow>('SELECT id::text AS id, topic, payload, processed_at, attempts FROM outbox WHERE id = $1::bigint', [id]);
+    return rows[0];
+  }
+
+  async markProcessed(id: string): Promise<void> {
+    await this.db.query('UPDATE outbox SET processed_at = clock_timestamp(), last_error = NULL WHERE id = $1::bigint', [id]);
+  }
+
+  async markFailed(id: string, error: string): Promise<void> {
+    await this.db.query('UPDATE outbox SET attempts = attempts + 1, last_error = $2, leased_until = NULL WHERE id = $1::bigint', [id, error.slice(0, 2000)]);
+  }
+
+  async pendingCount(): Promise<number> {
+    const rows = await this.db.query<{ n: string }>(`SELECT count(*) AS n FROM outbox WHERE processed_at IS NULL AND attempts < ${MAX_OUTBOX_ATTEMPTS}`);
+    return Number(rows[0].n);
+  }
+}
