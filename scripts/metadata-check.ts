@@ -1,30 +1,34 @@
 /**
- * Validates the project's module metadata, for CI and for admins before they publish.
+ * Validates the project's metadata — modules, their formulas, layouts and rules, as one set, exactly
+ * as the engine does at start — for CI and for admins before they publish.
  *
  *   node dist/scripts/metadata-check.js [rootDir]
  *
- * Prints every problem as `file#pointer: message` and exits 1, or prints "N modules OK" and exits 0.
+ * Prints every problem as `file#pointer: message` and exits 1, or prints what it checked and exits 0.
  * Without rootDir it checks the project this script belongs to.
  */
 import { resolve } from 'node:path';
-import { findProjectRoot, readModuleFiles } from '../src/metadata/metadata-files';
-import { formatProblems, validateModules } from '../src/metadata/module.validator';
+import { findProjectRoot } from '../src/metadata/metadata-files';
+import { readMetadataFiles, validateMetadataSet } from '../src/metadata/metadata-set';
+import { formatProblems } from '../src/metadata/module.validator';
 
 async function main(argv: string[]): Promise<number> {
   const rootDir = argv[0] ? resolve(argv[0]) : findProjectRoot(__dirname);
-  const files = await readModuleFiles(rootDir);
-  if (files.length === 0) {
+  const { sources, problems: parseProblems } = await readMetadataFiles(rootDir);
+  const modules = sources.filter((s) => s.kind === 'module').length;
+  if (modules === 0 && parseProblems.length === 0) {
     console.error(`no module files found in ${rootDir}/modules/*/module.json`);
     return 1;
   }
-  const { problems } = validateModules(files);
+  const problems = [...parseProblems, ...validateMetadataSet(sources).problems];
   if (problems.length > 0) {
     console.error(formatProblems(problems));
     const fileCount = new Set(problems.map((p) => p.file)).size;
-    console.error(`\n${problems.length} problem(s) in ${fileCount} of ${files.length} module file(s)`);
+    console.error(`\n${problems.length} problem(s) in ${fileCount} file(s)`);
     return 1;
   }
-  console.log(`${files.length} modules OK`);
+  const count = (kind: string) => sources.filter((s) => s.kind === kind).length;
+  console.log(`${modules} modules, ${count('layout')} layouts and ${count('rules')} rule files OK`);
   return 0;
 }
 

@@ -20,9 +20,9 @@ describe('boot', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('imports module files once: a restart with unchanged files adds no versions; a changed file adds one', async () => {
-    mkdirSync(join(dir, 'modules', 'accounts'), { recursive: true });
-    const file = join(dir, 'modules', 'accounts', 'module.json');
-    const body = JSON.parse(readFileSync(join(ROOT, 'modules', 'accounts', 'module.json'), 'utf8'));
+    mkdirSync(join(dir, 'modules', 'products'), { recursive: true });
+    const file = join(dir, 'modules', 'products', 'module.json');
+    const body = JSON.parse(readFileSync(join(ROOT, 'modules', 'products', 'module.json'), 'utf8'));
     writeFileSync(file, JSON.stringify(body, null, 2));
     const store = persistentStore(dir);
 
@@ -32,14 +32,14 @@ describe('boot', () => {
     const reordered = Object.fromEntries(Object.entries(body).filter(([key]) => key !== '$schema').reverse());
     writeFileSync(file, JSON.stringify(reordered));
     const second = await startTestApp({ rootDir: dir, ...store }, { keepSchema: true });
-    const versions = await second.http.get('/api/v1/admin/metadata/modules/accounts/versions').set('Authorization', second.auth);
+    const versions = await second.http.get('/api/v1/admin/metadata/modules/products/versions').set('Authorization', second.auth);
     expect(versions.body.data).toHaveLength(1);
     await second.close();
 
-    body.fields.vat_number = { type: 'text', label: { en: 'VAT number', sv: 'Momsregistreringsnummer' } };
+    body.fields.ean = { type: 'text', label: { en: 'EAN code', sv: 'EAN-kod' } };
     writeFileSync(file, JSON.stringify(body));
     const third = await startTestApp({ rootDir: dir, ...store });
-    const after = await third.http.get('/api/v1/admin/metadata/modules/accounts/versions').set('Authorization', third.auth);
+    const after = await third.http.get('/api/v1/admin/metadata/modules/products/versions').set('Authorization', third.auth);
     expect(after.body.data.map((v: { version: number; source: string }) => [v.version, v.source])).toEqual([
       [2, 'file'],
       [1, 'file'],

@@ -145,8 +145,9 @@ function findDependencies(
       if (field?.type !== 'relation' || !field.module) return fail(`"${relation}" is not a relation field of ${module.name}`);
       found.push({ kind: 'related', module: field.module, relation });
     } else if (name === 'lookup') {
-      const target = literal(0);
-      if (!target) return fail('its first argument must be a module name in quotes');
+      // $lookup(object, key) is jsonata's own function; only $lookup('module', condition) reads records.
+      if (args[0]?.type !== 'string') return;
+      const target = literal(0)!;
       if (!modules.has(target)) return fail(`there is no module "${target}"`);
     } else {
       const target = literal(0);

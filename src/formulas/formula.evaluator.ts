@@ -83,7 +83,8 @@ function makeBindings(module: ModuleDefinition, data: Data, context: FormulaCont
     children: (target: string, relation: string) => (id ? reader.children(target, relation, id) : Promise.resolve([])),
     countRelated: (target: string, relation: string) => (id ? reader.count(target, relation, id) : Promise.resolve(0)),
     sumRelated: (target: string, relation: string, field: string) => (id ? reader.sum(target, relation, field, id) : Promise.resolve(0)),
-    lookup: (target: string, condition: unknown) => reader.lookup(target, condition),
+    // $lookup(module, condition) finds a record; $lookup(object, key) keeps jsonata's own meaning.
+    lookup: (target: unknown, condition: unknown) => (typeof target === 'string' ? reader.lookup(target, condition) : lookupKey(target, condition)),
   };
 }
 
@@ -127,4 +128,11 @@ function coerce(value: unknown, field: FieldDefinition, at: string): unknown {
   if (typeof value === 'object') return fail(`a ${field.type} value`);
   if (field.type === 'date' && typeof value === 'string') return value.slice(0, 10);
   return String(value);
+}
+
+/** jsonata's built-in $lookup(object, key): the key's value, or the values of every object in an array. */
+function lookupKey(target: unknown, key: unknown): unknown {
+  if (Array.isArray(target)) return target.map((item) => lookupKey(item, key)).filter((v) => v !== undefined);
+  if (target !== null && typeof target === 'object' && typeof key === 'string' && Object.hasOwn(target, key)) return (target as Data)[key];
+  return undefined;
 }

@@ -26,8 +26,10 @@ export function validateRules(
       problems.push(...schemaProblems(file, validate.errors));
       continue;
     }
-    const list = body as RuleDefinition[];
-    const found = checkRules(list, module).map((p) => ({ file, ...p }));
+    // Files wrap the rules with their $schema; the admin API also takes the bare array.
+    const wrapped = !Array.isArray(body);
+    const list = (wrapped ? (body as { rules: RuleDefinition[] }).rules : body) as RuleDefinition[];
+    const found = checkRules(list, module).map((p) => ({ file, ...p, pointer: wrapped ? `/rules${p.pointer}` : p.pointer }));
     problems.push(...found);
     if (found.length === 0) rules.set(moduleName, list);
   }
