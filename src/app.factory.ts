@@ -27,8 +27,15 @@ export async function createApp(config: AppConfig, options: { logger?: false } =
     if (!socket.writable) return socket.destroy();
     const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
     const detail = status === 431 ? 'The request headers (or the URL) are too large.' : 'The request is not valid HTTP.';
-    const body = JSON.stringify({ type: '/problems/bad_http_request', title: status === 431 ? 'Request Header Fields Too Large' : 'Bad Request', status, detail });
-    socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    const body = JSON.stringify({
+      type: '/problems/bad_http_request',
+      title: status === 431 ? 'Request Header Fields Too Large' : 'Bad Request',
+      status,
+      detail,
+    });
+    socket.end(
+      `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   });
   try {
     await app.init();

@@ -18,7 +18,16 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, QueueModule, AuthModule, MetadataModule, ApiModule, HealthModule, RecordsModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        DatabaseModule,
+        QueueModule,
+        AuthModule,
+        MetadataModule,
+        ApiModule,
+        HealthModule,
+        RecordsModule,
+      ],
     };
   }
 }

@@ -16,7 +16,10 @@ describe('API keys', () => {
     });
 
     it('creates a key whose secret is shown once and stored hashed; lists keys without secrets', async () => {
-      const res = await t.http.post('/api/v1/admin/api-keys').set('Authorization', t.auth).send({ name: 'ERP sync', permissions: ['accounts:read'] });
+      const res = await t.http
+        .post('/api/v1/admin/api-keys')
+        .set('Authorization', t.auth)
+        .send({ name: 'ERP sync', permissions: ['accounts:read'] });
       expect(res.status).toBe(201);
       const { key, id } = res.body.data;
       expect(key).toMatch(/^mcrm_[0-9A-Za-z]{40}$/);
@@ -51,7 +54,10 @@ describe('API keys', () => {
     });
 
     it('locks, unlocks and deletes a key, effective at once', async () => {
-      const created = await t.http.post('/api/v1/admin/api-keys').set('Authorization', t.auth).send({ name: 'temp', permissions: ['accounts:read'] });
+      const created = await t.http
+        .post('/api/v1/admin/api-keys')
+        .set('Authorization', t.auth)
+        .send({ name: 'temp', permissions: ['accounts:read'] });
       const key = `Bearer ${created.body.data.key}`;
       const id = created.body.data.id;
       expect((await t.http.get('/api/v1/accounts').set('Authorization', key)).status).toBe(200);
@@ -79,7 +85,11 @@ describe('API keys', () => {
       expect(res.status).toBe(401);
       expect(res.headers['content-type']).toContain('application/problem+json');
       expect(res.headers['www-authenticate']).toContain('Bearer');
-      expect(res.body).toMatchObject({ status: 401, type: '/problems/missing_api_key', detail: expect.stringContaining('Authorization: Bearer') });
+      expect(res.body).toMatchObject({
+        status: 401,
+        type: '/problems/missing_api_key',
+        detail: expect.stringContaining('Authorization: Bearer'),
+      });
     });
 
     it('answers 401 to an unknown key and a malformed header', async () => {
@@ -88,9 +98,14 @@ describe('API keys', () => {
     });
 
     it('rejects bad key definitions with field errors', async () => {
-      const res = await t.http.post('/api/v1/admin/api-keys').set('Authorization', t.auth).send({ name: '', permissions: ['accounts:fly', 'DROP TABLE'] });
+      const res = await t.http
+        .post('/api/v1/admin/api-keys')
+        .set('Authorization', t.auth)
+        .send({ name: '', permissions: ['accounts:fly', 'DROP TABLE'] });
       expect(res.status).toBe(422);
-      expect(res.body.errors.map((e: { field: string }) => e.field)).toEqual(expect.arrayContaining(['name', 'permissions[0]', 'permissions[1]']));
+      expect(res.body.errors.map((e: { field: string }) => e.field)).toEqual(
+        expect.arrayContaining(['name', 'permissions[0]', 'permissions[1]']),
+      );
     });
 
     it('refuses to delete or lock the bootstrap admin key', async () => {

@@ -29,7 +29,11 @@ describe('boot', () => {
     const first = await startTestApp({ rootDir: dir, ...store }, { keepSchema: true });
     await first.close();
     // Same content, other formatting and key order, no editor-only $schema: still the same checksum.
-    const reordered = Object.fromEntries(Object.entries(body).filter(([key]) => key !== '$schema').reverse());
+    const reordered = Object.fromEntries(
+      Object.entries(body)
+        .filter(([key]) => key !== '$schema')
+        .reverse(),
+    );
     writeFileSync(file, JSON.stringify(reordered));
     const second = await startTestApp({ rootDir: dir, ...store }, { keepSchema: true });
     const versions = await second.http.get('/api/v1/admin/metadata/modules/products/versions').set('Authorization', second.auth);
@@ -52,7 +56,11 @@ describe('boot', () => {
     mkdirSync(join(dir, 'modules', 'broken'), { recursive: true });
     writeFileSync(
       join(dir, 'modules', 'gadgets', 'module.json'),
-      JSON.stringify({ name: 'gadgets', label: { en: 'Gadget' }, fields: { size: { type: 'huge' }, maker: { type: 'relation', module: 'makers' } } }),
+      JSON.stringify({
+        name: 'gadgets',
+        label: { en: 'Gadget' },
+        fields: { size: { type: 'huge' }, maker: { type: 'relation', module: 'makers' } },
+      }),
     );
     writeFileSync(join(dir, 'modules', 'broken', 'module.json'), '{ "name": "broken", ');
     const start = startTestApp({ rootDir: dir });

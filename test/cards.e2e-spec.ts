@@ -1,8 +1,19 @@
 import { account, createRecord } from './support/factories';
 import { startTestApp, type TestApp } from './support/test-app';
 
-type Field = { name: string; label: string; value: unknown; displayValue: string | null; visible: boolean; required: boolean; readOnly: boolean; options?: string[]; explain?: Record<string, unknown> };
-const fieldOf = (card: { blocks: Array<{ fields: Field[] }> }, name: string): Field => card.blocks.flatMap((b) => b.fields).find((f) => f.name === name)!;
+type Field = {
+  name: string;
+  label: string;
+  value: unknown;
+  displayValue: string | null;
+  visible: boolean;
+  required: boolean;
+  readOnly: boolean;
+  options?: string[];
+  explain?: Record<string, unknown>;
+};
+const fieldOf = (card: { blocks: Array<{ fields: Field[] }> }, name: string): Field =>
+  card.blocks.flatMap((b) => b.fields).find((f) => f.name === name)!;
 
 describe('entity cards', () => {
   let t: TestApp;
@@ -21,7 +32,13 @@ describe('entity cards', () => {
       expect(card.module).toEqual({ name: 'accounts', label: 'Konto' });
       expect(card.record).toMatchObject({ id: acc.id, number: acc.number, version: 1 });
       expect(card.blocks[0]).toMatchObject({ id: 'account_information', label: 'Kontoinformation', columns: 2, collapsed: false });
-      expect(fieldOf(card, 'name')).toMatchObject({ label: 'Namn', value: 'Skogsbolaget AB', visible: true, required: true, readOnly: false });
+      expect(fieldOf(card, 'name')).toMatchObject({
+        label: 'Namn',
+        value: 'Skogsbolaget AB',
+        visible: true,
+        required: true,
+        readOnly: false,
+      });
       expect(fieldOf(card, 'annual_revenue').displayValue).toBe('1\u00a0234\u00a0567,50');
       expect(fieldOf(card, 'type')).toMatchObject({ value: 'customer', options: ['customer', 'prospect', 'partner', 'supplier', 'other'] });
       expect(fieldOf(card, 'total_invoiced')).toMatchObject({ readOnly: true });
@@ -46,8 +63,16 @@ describe('entity cards', () => {
       expect(res.status).toBe(200);
       const card = res.body.data;
       expect(card.record).toBeNull();
-      expect(fieldOf(card, 'lost_reason')).toMatchObject({ visible: true, required: true, explain: expect.objectContaining({ shownBy: 'lost_needs_reason', requiredBy: 'lost_needs_reason' }) });
-      expect(fieldOf(card, 'probability')).toMatchObject({ value: 0, readOnly: true, explain: expect.objectContaining({ formula: expect.objectContaining({ reads: ['stage'] }) }) });
+      expect(fieldOf(card, 'lost_reason')).toMatchObject({
+        visible: true,
+        required: true,
+        explain: expect.objectContaining({ shownBy: 'lost_needs_reason', requiredBy: 'lost_needs_reason' }),
+      });
+      expect(fieldOf(card, 'probability')).toMatchObject({
+        value: 0,
+        readOnly: true,
+        explain: expect.objectContaining({ formula: expect.objectContaining({ reads: ['stage'] }) }),
+      });
       expect(card.errors).toEqual(
         expect.arrayContaining([
           expect.objectContaining({ field: 'lost_reason', code: 'required' }),
@@ -55,8 +80,15 @@ describe('entity cards', () => {
         ]),
       );
 
-      const open = await t.http.post('/api/v1/opportunities/card/evaluate?explain=true').set('Authorization', t.auth).send({ values: { name: 'Deal', stage: 'proposal' } });
-      expect(fieldOf(open.body.data, 'lost_reason')).toMatchObject({ visible: false, required: false, explain: expect.objectContaining({ hiddenBy: 'lost_needs_reason' }) });
+      const open = await t.http
+        .post('/api/v1/opportunities/card/evaluate?explain=true')
+        .set('Authorization', t.auth)
+        .send({ values: { name: 'Deal', stage: 'proposal' } });
+      expect(fieldOf(open.body.data, 'lost_reason')).toMatchObject({
+        visible: false,
+        required: false,
+        explain: expect.objectContaining({ hiddenBy: 'lost_needs_reason' }),
+      });
       expect(fieldOf(open.body.data, 'probability').value).toBe(50);
       expect(open.body.data.errors).toEqual([]);
     });
@@ -64,18 +96,27 @@ describe('entity cards', () => {
     it('evaluates edits of a saved record against its stored values', async () => {
       const acc = await account(t);
       const invoice = await createRecord(t, 'invoices', { subject: 'S', account: acc.id, status: 'sent', due_date: '2026-12-31' });
-      const res = await t.http.post('/api/v1/invoices/card/evaluate').set('Authorization', t.auth).send({ id: invoice.id, values: { due_date: null } });
+      const res = await t.http
+        .post('/api/v1/invoices/card/evaluate')
+        .set('Authorization', t.auth)
+        .send({ id: invoice.id, values: { due_date: null } });
       expect(res.body.data.record).toMatchObject({ id: invoice.id });
-      expect(res.body.data.errors).toEqual([expect.objectContaining({ field: 'due_date', code: 'required', message: expect.stringContaining('due_date_when_sent') })]);
+      expect(res.body.data.errors).toEqual([
+        expect.objectContaining({ field: 'due_date', code: 'required', message: expect.stringContaining('due_date_when_sent') }),
+      ]);
     });
   });
 
   describe('fails', () => {
     it('answers 400 for a bad language, a bad draft and a bad id; 404 for an unknown record', async () => {
-      expect((await t.http.get('/api/v1/accounts/00000000-0000-4000-8000-000000000000/card?lang=xx-yy-zz').set('Authorization', t.auth)).status).toBe(400);
+      expect(
+        (await t.http.get('/api/v1/accounts/00000000-0000-4000-8000-000000000000/card?lang=xx-yy-zz').set('Authorization', t.auth)).status,
+      ).toBe(400);
       expect((await t.http.post('/api/v1/accounts/card/evaluate').set('Authorization', t.auth).send({ values: [] })).status).toBe(400);
       expect((await t.http.get('/api/v1/accounts/nope/card').set('Authorization', t.auth)).status).toBe(400);
-      expect((await t.http.get('/api/v1/accounts/00000000-0000-4000-8000-000000000000/card').set('Authorization', t.auth)).status).toBe(404);
+      expect((await t.http.get('/api/v1/accounts/00000000-0000-4000-8000-000000000000/card').set('Authorization', t.auth)).status).toBe(
+        404,
+      );
     });
   });
 });

@@ -17,15 +17,26 @@ describe('publishing formulas', () => {
   const put = (body: object) => t.http.put('/api/v1/admin/metadata/modules/gauges').set('Authorization', t.auth).send(body);
 
   it('rejects a cycle, naming it', async () => {
-    const res = await put(gauges({ a: { type: 'decimal', formula: 'b + 1' }, b: { type: 'decimal', formula: 'c + 1' }, c: { type: 'decimal', formula: 'a + 1' } }));
+    const res = await put(
+      gauges({
+        a: { type: 'decimal', formula: 'b + 1' },
+        b: { type: 'decimal', formula: 'c + 1' },
+        c: { type: 'decimal', formula: 'a + 1' },
+      }),
+    );
     expect(res.status).toBe(422);
-    expect(res.body.problems).toEqual([expect.objectContaining({ pointer: '/fields/a/formula', message: expect.stringContaining('a → b → c → a') })]);
+    expect(res.body.problems).toEqual([
+      expect.objectContaining({ pointer: '/fields/a/formula', message: expect.stringContaining('a → b → c → a') }),
+    ]);
   });
 
   it('rejects a syntax error with its line and column', async () => {
     const res = await put(gauges({ doubled: { type: 'decimal', formula: 'reading *\n  (2 +' } }));
     expect(res.status).toBe(422);
-    expect(res.body.problems[0]).toMatchObject({ pointer: '/fields/doubled/formula', message: expect.stringMatching(/line 2, column \d+/) });
+    expect(res.body.problems[0]).toMatchObject({
+      pointer: '/fields/doubled/formula',
+      message: expect.stringMatching(/line 2, column \d+/),
+    });
   });
 
   it('rejects a record function naming an unknown relation', async () => {
@@ -40,7 +51,11 @@ describe('publishing formulas', () => {
     for (let i = 0; i < 30; i++) ids.push((await createRecord(t, 'gauges', { reading: i })).id);
     expect((await put(gauges({ doubled: { type: 'decimal', formula: 'reading * 2' } }))).status).toBe(200);
     const jobs = await eventually(
-      async () => (await t.http.get('/api/v1/admin/jobs?type=formula.backfill').set('Authorization', t.auth)).body.data as Array<{ id: string; payload: { module: string } }>,
+      async () =>
+        (await t.http.get('/api/v1/admin/jobs?type=formula.backfill').set('Authorization', t.auth)).body.data as Array<{
+          id: string;
+          payload: { module: string };
+        }>,
       (list) => list.some((j) => j.payload.module === 'gauges'),
     );
     const jobId = jobs.find((j) => j.payload.module === 'gauges')!.id;
@@ -54,7 +69,10 @@ describe('publishing formulas', () => {
 
     // Changing the formula backfills again.
     await put(gauges({ doubled: { type: 'decimal', formula: 'reading * 3' } }));
-    await eventually(async () => (await t.http.get(`/api/v1/gauges/${ids[29]}`).set('Authorization', t.auth)).body.data.doubled, (v) => v === 87);
+    await eventually(
+      async () => (await t.http.get(`/api/v1/gauges/${ids[29]}`).set('Authorization', t.auth)).body.data.doubled,
+      (v) => v === 87,
+    );
   });
 
   it('stops a runaway formula with a clear 422 within a second while the API stays responsive', async () => {
@@ -71,7 +89,9 @@ describe('publishing formulas', () => {
     ]);
     expect(Date.now() - started).toBeLessThan(1000);
     expect(save.status).toBe(422);
-    expect(save.body.errors).toEqual([expect.objectContaining({ field: 'spin', code: 'formula_failed', message: expect.stringContaining('spin') })]);
+    expect(save.body.errors).toEqual([
+      expect.objectContaining({ field: 'spin', code: 'formula_failed', message: expect.stringContaining('spin') }),
+    ]);
     expect(health.status).toBe(200);
     expect(health.took).toBeLessThan(500);
   });

@@ -29,7 +29,11 @@ describe('admin metadata API', () => {
       );
       const one = await t.http.get('/api/v1/admin/metadata/modules/accounts').set('Authorization', t.auth);
       expect(one.status).toBe(200);
-      expect(one.body.data).toMatchObject({ name: 'accounts', version: 1, body: { name: 'accounts', label: { en: 'Account', sv: 'Konto' } } });
+      expect(one.body.data).toMatchObject({
+        name: 'accounts',
+        version: 1,
+        body: { name: 'accounts', label: { en: 'Account', sv: 'Konto' } },
+      });
     });
 
     it('creates a module with PUT; it serves records on the next request, without restart', async () => {
@@ -83,7 +87,9 @@ describe('admin metadata API', () => {
       const bad = await t.http
         .post('/api/v1/admin/metadata/modules/warehouses/validate')
         .set('Authorization', t.auth)
-        .send(warehouses({ zone: { type: 'picklist', options: ['a', 'b'], default: 'c' }, owner_site: { type: 'relation', module: 'sites' } }));
+        .send(
+          warehouses({ zone: { type: 'picklist', options: ['a', 'b'], default: 'c' }, owner_site: { type: 'relation', module: 'sites' } }),
+        );
       expect(bad.status).toBe(200);
       expect(bad.body.valid).toBe(false);
       expect(bad.body.errors).toEqual(
@@ -122,7 +128,11 @@ describe('admin metadata API', () => {
       const res = await t.http
         .put('/api/v1/admin/metadata/modules/gadgets')
         .set('Authorization', t.auth)
-        .send({ name: 'gadgets', label: { en: 'Gadget' }, fields: { size: { type: 'huge' }, id: { type: 'text' }, owner_site: { type: 'relation', module: 'sites' } } });
+        .send({
+          name: 'gadgets',
+          label: { en: 'Gadget' },
+          fields: { size: { type: 'huge' }, id: { type: 'text' }, owner_site: { type: 'relation', module: 'sites' } },
+        });
       expect(res.status).toBe(422);
       expect(res.headers['content-type']).toContain('application/problem+json');
       expect(res.body.type).toBe('/problems/invalid_metadata');

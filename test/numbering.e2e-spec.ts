@@ -12,7 +12,12 @@ describe('numbering and concurrency', () => {
     const first = await createRecord(t, 'products', { name: 'first' });
     const start = Number(first.number.replace('PRD-', ''));
     const responses = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => t.http.post('/api/v1/products').set('Authorization', t.auth).send({ name: `p${i}` })),
+      Array.from({ length: 50 }, (_, i) =>
+        t.http
+          .post('/api/v1/products')
+          .set('Authorization', t.auth)
+          .send({ name: `p${i}` }),
+      ),
     );
     expect(responses.map((r) => r.status)).toEqual(Array(50).fill(201));
     const numbers = responses.map((r) => Number(r.body.data.number.replace('PRD-', ''))).sort((a, b) => a - b);
@@ -28,7 +33,10 @@ describe('numbering and concurrency', () => {
 
   it('does not burn a number on a rejected create', async () => {
     const before = await createRecord(t, 'activities', { subject: 'Call' });
-    const rejected = await t.http.post('/api/v1/activities').set('Authorization', t.auth).send({ subject: 'Call', account: '00000000-0000-4000-8000-000000000001' });
+    const rejected = await t.http
+      .post('/api/v1/activities')
+      .set('Authorization', t.auth)
+      .send({ subject: 'Call', account: '00000000-0000-4000-8000-000000000001' });
     expect(rejected.status).toBe(422);
     const after = await createRecord(t, 'activities', { subject: 'Call again' });
     expect(Number(after.number.slice(4))).toBe(Number(before.number.slice(4)) + 1);
@@ -37,7 +45,9 @@ describe('numbering and concurrency', () => {
   it('lets exactly one of two concurrent updates with the same If-Match win', async () => {
     const acc = await account(t, { name: 'Race' });
     const [a, b] = await Promise.all(
-      ['A', 'B'].map((name) => t.http.patch(`/api/v1/accounts/${acc.id}`).set('Authorization', t.auth).set('If-Match', '"1"').send({ name })),
+      ['A', 'B'].map((name) =>
+        t.http.patch(`/api/v1/accounts/${acc.id}`).set('Authorization', t.auth).set('If-Match', '"1"').send({ name }),
+      ),
     );
     expect([a.status, b.status].sort()).toEqual([200, 412]);
     const winner = a.status === 200 ? 'A' : 'B';

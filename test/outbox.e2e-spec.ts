@@ -13,7 +13,10 @@ describe('outbox delivery', () => {
   it('writes the event in the saving transaction: a rejected save leaves no event', async () => {
     const acc = await account(t);
     const [{ n: before }] = await t.db.query<{ n: string }>('SELECT count(*) AS n FROM outbox');
-    const rejected = await t.http.post('/api/v1/invoices').set('Authorization', t.auth).send({ subject: 'S', account: acc.id, status: 'sent' });
+    const rejected = await t.http
+      .post('/api/v1/invoices')
+      .set('Authorization', t.auth)
+      .send({ subject: 'S', account: acc.id, status: 'sent' });
     expect(rejected.status).toBe(422);
     const [{ n: after }] = await t.db.query<{ n: string }>('SELECT count(*) AS n FROM outbox');
     expect(after).toBe(before);
@@ -22,15 +25,27 @@ describe('outbox delivery', () => {
   it('still delivers an event committed by a process that stopped before handing it on', async () => {
     const acc = await account(t, { name: 'Crash AB' });
     await createRecord(t, 'invoices', { subject: 'A', account: acc.id, lines: [{ quantity: 1, price: 80, vat_rate: 25 }] });
-    await eventually(() => get('accounts', acc.id), (a) => a.total_invoiced === 100);
+    await eventually(
+      () => get('accounts', acc.id),
+      (a) => a.total_invoiced === 100,
+    );
     // As if a process committed this change and died before its relay ran: the stored rollup is stale
     // and only the outbox row knows.
     await t.db.query(`UPDATE records SET data = data || '{"total_invoiced": 1}' WHERE id = $1`, [acc.id]);
     await t.db.query(`INSERT INTO outbox (topic, payload) VALUES ('record.changed', $1::jsonb)`, [
-      JSON.stringify({ module: 'invoices', id: '00000000-0000-4000-8000-000000000000', relations: { account: [acc.id, acc.id] }, depth: 0 }),
+      JSON.stringify({
+        module: 'invoices',
+        id: '00000000-0000-4000-8000-000000000000',
+        relations: { account: [acc.id, acc.id] },
+        depth: 0,
+      }),
     ]);
     // Nobody kicks the relay: its poll finds the row.
-    await eventually(() => get('accounts', acc.id), (a) => a.total_invoiced === 100, 8000);
+    await eventually(
+      () => get('accounts', acc.id),
+      (a) => a.total_invoiced === 100,
+      8000,
+    );
     const pending = await t.db.query<{ n: string }>('SELECT count(*) AS n FROM outbox WHERE processed_at IS NULL');
     expect(Number(pending[0].n)).toBe(0);
   });

@@ -34,12 +34,20 @@ describe('records API', () => {
 
     it('updates with If-Match and bumps the version; a stale If-Match gets 412 and the newer data stays', async () => {
       const created = await account(t, { name: 'Before' });
-      const ok = await t.http.patch(`/api/v1/accounts/${created.id}`).set('Authorization', t.auth).set('If-Match', '"1"').send({ name: 'After' });
+      const ok = await t.http
+        .patch(`/api/v1/accounts/${created.id}`)
+        .set('Authorization', t.auth)
+        .set('If-Match', '"1"')
+        .send({ name: 'After' });
       expect(ok.status).toBe(200);
       expect(ok.body.data).toMatchObject({ name: 'After', version: 2 });
       expect(ok.headers.etag).toBe('"2"');
 
-      const stale = await t.http.patch(`/api/v1/accounts/${created.id}`).set('Authorization', t.auth).set('If-Match', '"1"').send({ name: 'Lost update' });
+      const stale = await t.http
+        .patch(`/api/v1/accounts/${created.id}`)
+        .set('Authorization', t.auth)
+        .set('If-Match', '"1"')
+        .send({ name: 'Lost update' });
       expect(stale.status).toBe(412);
       expect(stale.headers['content-type']).toContain('application/problem+json');
       expect(stale.body).toMatchObject({ status: 412, type: '/problems/stale_version', currentVersion: 2 });
@@ -139,7 +147,10 @@ describe('records API', () => {
 
     it('rejects bad line rows with their position', async () => {
       const acc = await account(t);
-      const res = await t.http.post('/api/v1/invoices').set('Authorization', t.auth).send({ subject: 'S', account: acc.id, lines: [{ quantity: 'two' }] });
+      const res = await t.http
+        .post('/api/v1/invoices')
+        .set('Authorization', t.auth)
+        .send({ subject: 'S', account: acc.id, lines: [{ quantity: 'two' }] });
       expect(res.status).toBe(422);
       expect(res.body.errors[0]).toMatchObject({ field: 'lines[0].quantity', code: 'wrong_type' });
     });

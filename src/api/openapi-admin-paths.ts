@@ -1,14 +1,6 @@
 import type { OpenAPIV3_1 } from 'openapi-types';
 import { NAME_PATTERN } from '../metadata/metadata.types';
-import {
-  asParameterSchema,
-  dataEnvelope,
-  errorResponses,
-  jsonBody,
-  jsonResponse,
-  type Paths,
-  schemaRef,
-} from './openapi-components';
+import { asParameterSchema, dataEnvelope, errorResponses, jsonBody, jsonResponse, type Paths, schemaRef } from './openapi-components';
 
 /** Tags of the paths that are not per module. */
 export const ADMIN_TAGS: OpenAPIV3_1.TagObject[] = [
@@ -68,7 +60,8 @@ export function adminPaths(): Paths {
       put: metadata({
         operationId: 'adminPublishModule',
         summary: 'Publish a new version of a module',
-        description: 'Validates the metadata and, when valid, stores it as a new active version. Invalid metadata is a 422 listing every problem.',
+        description:
+          'Validates the metadata and, when valid, stores it as a new active version. Invalid metadata is a 422 listing every problem.',
         requestBody: jsonBody(schemaRef('ModuleDefinition')),
         responses: {
           '200': jsonResponse('The published version.', versionSchema),
@@ -83,7 +76,10 @@ export function adminPaths(): Paths {
         summary: 'Validate module metadata without publishing it',
         requestBody: jsonBody(schemaRef('ModuleDefinition')),
         responses: {
-          '200': jsonResponse('The validation result: every problem with file, JSON pointer and message.', schemaRef('MetadataValidationResult')),
+          '200': jsonResponse(
+            'The validation result: every problem with file, JSON pointer and message.',
+            schemaRef('MetadataValidationResult'),
+          ),
           ...errorResponses('BadRequest', ...ADMIN_ERRORS, 'PayloadTooLarge', 'UnsupportedMediaType'),
         },
       }),

@@ -9,19 +9,7 @@ import type { JsonSchemaObject } from '../records/record-schema.builder';
  * compiler resolves against.
  */
 
-export const FILTER_OPERATORS = [
-  'eq',
-  'ne',
-  'gt',
-  'gte',
-  'lt',
-  'lte',
-  'in',
-  'nin',
-  'contains',
-  'startsWith',
-  'empty',
-] as const;
+export const FILTER_OPERATORS = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'nin', 'contains', 'startsWith', 'empty'] as const;
 
 export type FilterOperator = (typeof FILTER_OPERATORS)[number];
 
@@ -101,9 +89,7 @@ function sortParameter(module: ModuleDefinition): OpenAPIV3_1.ParameterObject {
 }
 
 /** Every query parameter of `GET /api/v1/<module>`. */
-export function listQueryParameters(
-  module: ModuleDefinition,
-): (OpenAPIV3_1.ParameterObject | OpenAPIV3_1.ReferenceObject)[] {
+export function listQueryParameters(module: ModuleDefinition): (OpenAPIV3_1.ParameterObject | OpenAPIV3_1.ReferenceObject)[] {
   const fieldNames = Object.keys(module.fields);
   return [
     filterParameter(module),

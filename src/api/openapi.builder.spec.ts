@@ -82,9 +82,7 @@ describe('buildOpenApiDocument', () => {
   });
 
   it('covers every field type in the fixture', () => {
-    const types = new Set(
-      [accounts(), salesOrders()].flatMap((m) => Object.values(m.fields).map((f) => f.type)),
-    );
+    const types = new Set([accounts(), salesOrders()].flatMap((m) => Object.values(m.fields).map((f) => f.type)));
     expect(FIELD_TYPES.filter((t) => !types.has(t))).toEqual([]);
   });
 

@@ -17,10 +17,7 @@ export interface OpenApiDocumentOptions {
  * `<Pascal>Record`, `<Pascal>Create` and `<Pascal>Update` schemas and the concrete record paths,
  * plus the admin (metadata, API keys) and health paths. Pure: same metadata, same document.
  */
-export function buildOpenApiDocument(
-  modules: ModuleDefinition[],
-  options: OpenApiDocumentOptions,
-): OpenAPIV3_1.Document {
+export function buildOpenApiDocument(modules: ModuleDefinition[], options: OpenApiDocumentOptions): OpenAPIV3_1.Document {
   const components = sharedComponents();
   const schemas = components.schemas ?? {};
   const paths: Paths = {};

@@ -15,7 +15,14 @@ class FakeApiKeyStore implements ApiKeyStore {
 
   async insert(key: NewApiKey): Promise<ApiKeyRecord> {
     if ([...this.rows.values()].some((row) => row.keyHash === key.keyHash)) throw new Error('duplicate key_hash');
-    const row: ApiKeyRecord = { id: randomUUID(), ...key, permissions: [...key.permissions], locked: false, createdAt: new Date(Date.now()), lastUsedAt: null };
+    const row: ApiKeyRecord = {
+      id: randomUUID(),
+      ...key,
+      permissions: [...key.permissions],
+      locked: false,
+      createdAt: new Date(Date.now()),
+      lastUsedAt: null,
+    };
     this.rows.set(row.id, row);
     return { ...row };
   }
@@ -64,7 +71,12 @@ class FakeApiKeyStore implements ApiKeyStore {
 }
 
 const ADMIN: RequestContext = SYSTEM_CONTEXT;
-const context = (...permissions: string[]): RequestContext => ({ actorId: 'k', actorName: 'k', permissions: new Set(permissions), source: 'api' });
+const context = (...permissions: string[]): RequestContext => ({
+  actorId: 'k',
+  actorName: 'k',
+  permissions: new Set(permissions),
+  source: 'api',
+});
 
 async function rejection(promise: Promise<unknown>): Promise<AppException> {
   try {
@@ -97,13 +109,29 @@ describe(ApiKeyService.name, () => {
       const created = await service.create(ADMIN, { name: '  Webshop  ', permissions: ['contacts:read', '*:read', 'contacts:read'] });
 
       expect(created.key).toMatch(/^mcrm_[0-9A-Za-z]{40}$/);
-      expect(created).toMatchObject({ name: 'Webshop', keyPrefix: created.key.slice(0, 12), permissions: ['contacts:read', '*:read'], locked: false, bootstrap: false, lastUsedAt: null });
+      expect(created).toMatchObject({
+        name: 'Webshop',
+        keyPrefix: created.key.slice(0, 12),
+        permissions: ['contacts:read', '*:read'],
+        locked: false,
+        bootstrap: false,
+        lastUsedAt: null,
+      });
       const row = store.rows.get(created.id)!;
       expect(row.keyHash).toBe(hashApiKey(created.key));
       expect(JSON.stringify([...store.rows.values()])).not.toContain(created.key);
 
       const [listed] = await service.list(ADMIN);
-      expect(Object.keys(listed).sort()).toEqual(['bootstrap', 'createdAt', 'id', 'keyPrefix', 'lastUsedAt', 'locked', 'name', 'permissions']);
+      expect(Object.keys(listed).sort()).toEqual([
+        'bootstrap',
+        'createdAt',
+        'id',
+        'keyPrefix',
+        'lastUsedAt',
+        'locked',
+        'name',
+        'permissions',
+      ]);
       expect(listed.createdAt).toBe('2025-01-01T00:00:00.000Z');
     });
 
@@ -114,7 +142,9 @@ describe(ApiKeyService.name, () => {
     });
 
     it('reports every problem of the input at once', async () => {
-      const error = await rejection(service.create(ADMIN, { name: 'x'.repeat(101), permissions: ['contacts:write', 'Contacts:read', 7, 'admin'], owner: 'me' }));
+      const error = await rejection(
+        service.create(ADMIN, { name: 'x'.repeat(101), permissions: ['contacts:write', 'Contacts:read', 7, 'admin'], owner: 'me' }),
+      );
 
       expect(error).toMatchObject({ kind: 'validation', code: 'api_key_invalid' });
       expect(error.errors.map(({ field, code }) => ({ field, code }))).toEqual([
@@ -129,9 +159,27 @@ describe(ApiKeyService.name, () => {
     });
 
     it.each([
-      [{}, [{ field: 'name', code: 'required' }, { field: 'permissions', code: 'required' }]],
-      [{ name: '   ', permissions: 'admin' }, [{ field: 'name', code: 'required' }, { field: 'permissions', code: 'invalid_type' }]],
-      [{ name: 5, permissions: ['contacts:*'] }, [{ field: 'name', code: 'invalid_type' }, { field: 'permissions[0]', code: 'invalid_permission' }]],
+      [
+        {},
+        [
+          { field: 'name', code: 'required' },
+          { field: 'permissions', code: 'required' },
+        ],
+      ],
+      [
+        { name: '   ', permissions: 'admin' },
+        [
+          { field: 'name', code: 'required' },
+          { field: 'permissions', code: 'invalid_type' },
+        ],
+      ],
+      [
+        { name: 5, permissions: ['contacts:*'] },
+        [
+          { field: 'name', code: 'invalid_type' },
+          { field: 'permissions[0]', code: 'invalid_permission' },
+        ],
+      ],
       [{ name: 'ok', permissions: [`a${'b'.repeat(48)}:read`] }, [{ field: 'permissions[0]', code: 'invalid_permission' }]],
     ])('rejects %j', async (input, expected) => {
       const error = await rejection(service.create(ADMIN, input));
@@ -139,7 +187,10 @@ describe(ApiKeyService.name, () => {
     });
 
     it('accepts the longest module name and the wildcard module', async () => {
-      const created = await service.create(ADMIN, { name: 'x'.repeat(100), permissions: [`a${'b'.repeat(47)}:delete`, '*:update', 'admin'] });
+      const created = await service.create(ADMIN, {
+        name: 'x'.repeat(100),
+        permissions: [`a${'b'.repeat(47)}:delete`, '*:update', 'admin'],
+      });
       expect(created.permissions).toHaveLength(3);
     });
 
@@ -149,7 +200,9 @@ describe(ApiKeyService.name, () => {
 
     it('needs the admin permission', async () => {
       await expect(rejection(service.list(context('*:read')))).resolves.toMatchObject({ kind: 'forbidden', code: 'permission_denied' });
-      await expect(rejection(service.create(context('contacts:create'), { name: 'x', permissions: ['admin'] }))).resolves.toMatchObject({ kind: 'forbidden' });
+      await expect(rejection(service.create(context('contacts:create'), { name: 'x', permissions: ['admin'] }))).resolves.toMatchObject({
+        kind: 'forbidden',
+      });
     });
   });
 
@@ -263,8 +316,14 @@ describe(ApiKeyService.name, () => {
       await service.ensureBootstrapKey(undefined);
       const [bootstrap] = await service.list(ADMIN);
 
-      await expect(rejection(service.lock(ADMIN, bootstrap.id))).resolves.toMatchObject({ kind: 'conflict', code: 'bootstrap_key_protected' });
-      await expect(rejection(service.delete(ADMIN, bootstrap.id))).resolves.toMatchObject({ kind: 'conflict', code: 'bootstrap_key_protected' });
+      await expect(rejection(service.lock(ADMIN, bootstrap.id))).resolves.toMatchObject({
+        kind: 'conflict',
+        code: 'bootstrap_key_protected',
+      });
+      await expect(rejection(service.delete(ADMIN, bootstrap.id))).resolves.toMatchObject({
+        kind: 'conflict',
+        code: 'bootstrap_key_protected',
+      });
       await expect(service.unlock(ADMIN, bootstrap.id)).resolves.toMatchObject({ id: bootstrap.id, locked: false });
       expect(store.rows.size).toBe(1);
     });
@@ -294,7 +353,10 @@ describe(ApiKeyService.name, () => {
     it('refuses an ADMIN_API_KEY that is the secret of an ordinary key', async () => {
       const created = await service.create(ADMIN, { name: 'Webshop', permissions: ['contacts:read'] });
 
-      await expect(rejection(service.ensureBootstrapKey(created.key))).resolves.toMatchObject({ kind: 'conflict', code: 'admin_api_key_in_use' });
+      await expect(rejection(service.ensureBootstrapKey(created.key))).resolves.toMatchObject({
+        kind: 'conflict',
+        code: 'admin_api_key_in_use',
+      });
       expect(store.rows.get(created.id)!.permissions).toEqual(['contacts:read']);
     });
   });
@@ -313,7 +375,11 @@ describe(hasPermission.name, () => {
 
   it('assertPermission throws a 403 naming the missing permission', () => {
     expect(() => assertPermission(context('contacts:read'), 'contacts:create')).toThrow(
-      expect.objectContaining({ kind: 'forbidden', code: 'permission_denied', detail: 'This API key lacks the permission "contacts:create"' }),
+      expect.objectContaining({
+        kind: 'forbidden',
+        code: 'permission_denied',
+        detail: 'This API key lacks the permission "contacts:create"',
+      }),
     );
     expect(() => assertPermission(context('admin'), 'contacts:create')).not.toThrow();
   });

@@ -119,7 +119,11 @@ export class ApiKeyService {
       if (record.lastUsedAt && !this.lastTouched.has(record.id)) this.lastTouched.set(record.id, record.lastUsedAt.getTime());
     }
     if (entry.locked) {
-      throw new AppException('forbidden', 'api_key_locked', `The API key "${entry.context.actorName}" is locked; ask an administrator to unlock it or to give you another key.`);
+      throw new AppException(
+        'forbidden',
+        'api_key_locked',
+        `The API key "${entry.context.actorName}" is locked; ask an administrator to unlock it or to give you another key.`,
+      );
     }
     this.touch(entry.id, now);
     return entry.context;
@@ -226,7 +230,13 @@ function invalidKey(): AppException {
 }
 
 async function insertBootstrap(tx: ApiKeyQueries, key: string): Promise<void> {
-  await tx.insert({ name: BOOTSTRAP_KEY_NAME, permissions: [ADMIN_PERMISSION], keyHash: hashApiKey(key), keyPrefix: displayPrefix(key), bootstrap: true });
+  await tx.insert({
+    name: BOOTSTRAP_KEY_NAME,
+    permissions: [ADMIN_PERMISSION],
+    keyHash: hashApiKey(key),
+    keyPrefix: displayPrefix(key),
+    bootstrap: true,
+  });
 }
 
 function isAdminOnly(permissions: string[]): boolean {

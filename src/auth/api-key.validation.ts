@@ -30,7 +30,11 @@ export function validateCreateApiKeyInput(input: unknown): CreateApiKeyInput {
 
   for (const field of Object.keys(body)) {
     if (field !== 'name' && field !== 'permissions') {
-      errors.push({ field, code: 'unknown_field', message: `"${field}" is not a property of an API key; send only "name" and "permissions".` });
+      errors.push({
+        field,
+        code: 'unknown_field',
+        message: `"${field}" is not a property of an API key; send only "name" and "permissions".`,
+      });
     }
   }
 
@@ -51,7 +55,11 @@ export function validateCreateApiKeyInput(input: unknown): CreateApiKeyInput {
   if (body.permissions === undefined || body.permissions === null) {
     errors.push({ field: 'permissions', code: 'required', message: `permissions is required: an array of ${PERMISSION_SHAPE}.` });
   } else if (!Array.isArray(body.permissions)) {
-    errors.push({ field: 'permissions', code: 'invalid_type', message: `permissions must be an array, got ${describe(body.permissions)}.` });
+    errors.push({
+      field: 'permissions',
+      code: 'invalid_type',
+      message: `permissions must be an array, got ${describe(body.permissions)}.`,
+    });
   } else if (body.permissions.length > PERMISSIONS_MAX_COUNT) {
     errors.push({ field: 'permissions', code: 'too_long', message: `permissions may hold at most ${PERMISSIONS_MAX_COUNT} entries.` });
   } else {
@@ -60,7 +68,11 @@ export function validateCreateApiKeyInput(input: unknown): CreateApiKeyInput {
       if (typeof permission !== 'string') {
         errors.push({ field, code: 'invalid_type', message: `${field} must be a string, got ${describe(permission)}.` });
       } else if (!isValidPermission(permission)) {
-        errors.push({ field, code: 'invalid_permission', message: `"${truncate(permission)}" is not a permission: use ${PERMISSION_SHAPE}.` });
+        errors.push({
+          field,
+          code: 'invalid_permission',
+          message: `"${truncate(permission)}" is not a permission: use ${PERMISSION_SHAPE}.`,
+        });
       } else if (!permissions.includes(permission)) {
         permissions.push(permission);
       }
@@ -68,7 +80,12 @@ export function validateCreateApiKeyInput(input: unknown): CreateApiKeyInput {
   }
 
   if (errors.length > 0) {
-    throw new AppException('validation', 'api_key_invalid', `The API key cannot be created: ${errors.length} problem(s), listed in "errors".`, errors);
+    throw new AppException(
+      'validation',
+      'api_key_invalid',
+      `The API key cannot be created: ${errors.length} problem(s), listed in "errors".`,
+      errors,
+    );
   }
   return { name, permissions };
 }

@@ -45,7 +45,11 @@ export class ApiKeysController {
 
 function parseId(id: string): string {
   if (!UUID.test(id)) {
-    throw new AppException('bad_request', 'invalid_id', `"${id.slice(0, 60)}" is not an API key id: ids are UUIDs such as "0b9c3d1e-5f1a-4c2b-9d3e-7a8b9c0d1e2f".`);
+    throw new AppException(
+      'bad_request',
+      'invalid_id',
+      `"${id.slice(0, 60)}" is not an API key id: ids are UUIDs such as "0b9c3d1e-5f1a-4c2b-9d3e-7a8b9c0d1e2f".`,
+    );
   }
   return id.toLowerCase();
 }

@@ -8,5 +8,4 @@ export const REQUIRED_PERMISSION_KEY = 'auth:required-permission';
  * `'contacts:read'`; the global API key guard checks it. A method's declaration overrides its class's.
  * Routes whose permission depends on the request (the generic record API) check in the service instead.
  */
-export const RequirePermission = (permission: string): MethodDecorator & ClassDecorator =>
-  SetMetadata(REQUIRED_PERMISSION_KEY, permission);
+export const RequirePermission = (permission: string): MethodDecorator & ClassDecorator => SetMetadata(REQUIRED_PERMISSION_KEY, permission);

@@ -59,15 +59,24 @@ export class CardService {
     const snapshot = this.registry.snapshot();
     const module = snapshot.module(moduleName);
     assertPermission(ctx, `${module.name}:read`);
-    if (!isPlainObject(body) || (body.values !== undefined && !isPlainObject(body.values)) || Object.keys(body).some((k) => k !== 'id' && k !== 'values')) {
-      throw new AppException('bad_request', 'invalid_draft', 'Send the draft as { "id"?: "<record id when editing>", "values": { field: value, ... } }.');
+    if (
+      !isPlainObject(body) ||
+      (body.values !== undefined && !isPlainObject(body.values)) ||
+      Object.keys(body).some((k) => k !== 'id' && k !== 'values')
+    ) {
+      throw new AppException(
+        'bad_request',
+        'invalid_draft',
+        'Send the draft as { "id"?: "<record id when editing>", "values": { field: value, ... } }.',
+      );
     }
     const values = (body.values ?? {}) as RecordData;
     const id = body.id;
     let current: RecordData | null = null;
     let record: CardView['record'] = null;
     if (id !== undefined) {
-      if (typeof id !== 'string' || !UUID.test(id)) throw new AppException('bad_request', 'invalid_id', '"id" must be the UUID of the record being edited.');
+      if (typeof id !== 'string' || !UUID.test(id))
+        throw new AppException('bad_request', 'invalid_id', '"id" must be the UUID of the record being edited.');
       const row = await this.records.find(this.records.db, module.name, id);
       if (!row) throw new RecordNotFoundException(module.name, id);
       current = row.data;
@@ -76,7 +85,13 @@ export class CardService {
     const reader = new SqlRecordReader(this.records.db, snapshot);
     const result = await prepareWrite({ module, input: values, current, id: record?.id, ctx, reader });
     const view = await this.render(module, result.data, result.states, options, reader);
-    return { ...view, record, relatedLists: [], links: record ? { self: `/api/v1/${module.name}/${record.id}` } : {}, errors: result.errors };
+    return {
+      ...view,
+      record,
+      relatedLists: [],
+      links: record ? { self: `/api/v1/${module.name}/${record.id}` } : {},
+      errors: result.errors,
+    };
   }
 
   private async render(
@@ -88,10 +103,22 @@ export class CardService {
   ): Promise<Omit<CardView, 'record' | 'relatedLists' | 'links'>> {
     const layout = module.layout;
     const placed = new Set([...(layout?.blocks.flatMap((b) => b.fields) ?? []), ...(layout?.hidden ?? [])]);
-    const blocks = (layout?.blocks ?? []).map((b) => ({ id: b.id, label: labelIn(b.label, lang, b.id), columns: b.columns, collapsed: b.collapsed, fields: b.fields }));
+    const blocks = (layout?.blocks ?? []).map((b) => ({
+      id: b.id,
+      label: labelIn(b.label, lang, b.id),
+      columns: b.columns,
+      collapsed: b.collapsed,
+      fields: b.fields,
+    }));
     const rest = [...module.fields.keys()].filter((f) => !placed.has(f));
     if (rest.length > 0) {
-      blocks.push({ id: layout ? 'other' : 'details', label: lang.startsWith('sv') ? (layout ? 'Övrigt' : 'Uppgifter') : layout ? 'Other' : 'Details', columns: 2, collapsed: false, fields: rest });
+      blocks.push({
+        id: layout ? 'other' : 'details',
+        label: lang.startsWith('sv') ? (layout ? 'Övrigt' : 'Uppgifter') : layout ? 'Other' : 'Details',
+        columns: 2,
+        collapsed: false,
+        fields: rest,
+      });
     }
     const formulas = new Map([...module.formulas.record].map((f) => [f.field, f]));
     const rendered: CardBlock[] = [];
@@ -125,17 +152,35 @@ export class CardService {
             requiredBy: state.because.required,
             readOnlyBy: state.because.readOnly,
             optionsBy: state.because.options,
-            ...(formula ? { formula: { source: formula.source, reads: formula.reads, related: formula.dependencies.map((d) => `${d.kind}:${d.module}.${d.relation}`) } } : {}),
+            ...(formula
+              ? {
+                  formula: {
+                    source: formula.source,
+                    reads: formula.reads,
+                    related: formula.dependencies.map((d) => `${d.kind}:${d.module}.${d.relation}`),
+                  },
+                }
+              : {}),
           };
         }
         fields.push(view);
       }
       rendered.push({ id: block.id, label: block.label, columns: block.columns, collapsed: block.collapsed, fields });
     }
-    return { module: { name: module.name, label: labelIn(module.definition.label, lang, module.name) }, blocks: rendered, tools: layout?.tools ?? [] };
+    return {
+      module: { name: module.name, label: labelIn(module.definition.label, lang, module.name) },
+      blocks: rendered,
+      tools: layout?.tools ?? [],
+    };
   }
 
-  private async relatedLists(ctx: RequestContext, snapshot: MetadataSnapshot, module: CompiledModule, id: string, lang: string): Promise<CardRelatedList[]> {
+  private async relatedLists(
+    ctx: RequestContext,
+    snapshot: MetadataSnapshot,
+    module: CompiledModule,
+    id: string,
+    lang: string,
+  ): Promise<CardRelatedList[]> {
     const lists: CardRelatedList[] = [];
     for (const list of module.layout?.relatedLists ?? []) {
       const target = snapshot.modules.get(list.module);
@@ -147,7 +192,11 @@ export class CardService {
   }
 
   private async relatedList(target: CompiledModule, list: RelatedList, id: string, lang: string): Promise<CardRelatedList> {
-    const query: Array<[string, string]> = [[`filter[${list.relation}][eq]`, id], ...conditionToFilters(list.filter), ['limit', String(list.pageSize)]];
+    const query: Array<[string, string]> = [
+      [`filter[${list.relation}][eq]`, id],
+      ...conditionToFilters(list.filter),
+      ['limit', String(list.pageSize)],
+    ];
     if (list.sort) query.push(['sort', list.sort]);
     const compiled = compileListQuery(target, query, RECORD_COLUMNS);
     const rows = await this.records.list(compiled.sql, compiled.params);
@@ -167,4 +216,3 @@ export class CardService {
     };
   }
 }
-

@@ -22,12 +22,24 @@ export class CardsController {
 
   @Post(':module/card/evaluate')
   @HttpCode(200)
-  async evaluate(@Ctx() ctx: RequestContext, @Param('module') module: string, @Body() body: unknown, @Query('lang') lang: unknown, @Query('explain') explain: unknown) {
+  async evaluate(
+    @Ctx() ctx: RequestContext,
+    @Param('module') module: string,
+    @Body() body: unknown,
+    @Query('lang') lang: unknown,
+    @Query('explain') explain: unknown,
+  ) {
     return { data: await this.cards.evaluate(ctx, module, body, optionsOf(lang, explain)) };
   }
 
   @Get(':module/:id/card')
-  async card(@Ctx() ctx: RequestContext, @Param('module') module: string, @Param('id') id: string, @Query('lang') lang: unknown, @Query('explain') explain: unknown) {
+  async card(
+    @Ctx() ctx: RequestContext,
+    @Param('module') module: string,
+    @Param('id') id: string,
+    @Query('lang') lang: unknown,
+    @Query('explain') explain: unknown,
+  ) {
     return { data: await this.cards.card(ctx, module, id, optionsOf(lang, explain)) };
   }
 }

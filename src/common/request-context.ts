@@ -17,4 +17,9 @@ export const SYSTEM_CONTEXT: RequestContext = {
 };
 
 /** The engine itself refreshing computed values. */
-export const FORMULA_CONTEXT: RequestContext = { ...SYSTEM_CONTEXT, actorId: 'system:formulas', actorName: 'formula refresh', source: 'formula' };
+export const FORMULA_CONTEXT: RequestContext = {
+  ...SYSTEM_CONTEXT,
+  actorId: 'system:formulas',
+  actorName: 'formula refresh',
+  source: 'formula',
+};

@@ -72,7 +72,9 @@ export class FormulaRefreshService implements OnApplicationBootstrap {
     for (const name of changed) {
       const module = snapshot.modules.get(name);
       if (!module) continue;
-      const sources = [...module.formulas.record, ...[...module.formulas.lines.values()].flat()].map((f) => `${f.lines ?? ''}.${f.field}=${f.source}`);
+      const sources = [...module.formulas.record, ...[...module.formulas.lines.values()].flat()].map(
+        (f) => `${f.lines ?? ''}.${f.field}=${f.source}`,
+      );
       const signature = createHash('sha256').update(sources.join('\n')).digest('hex');
       const rows = await this.db.query(
         `INSERT INTO formula_states (module, signature) VALUES ($1, $2)

@@ -49,7 +49,13 @@ export function compileFormulas(
   modules: ReadonlyMap<string, ModuleDefinition>,
 ): { formulas: CompiledFormulas; problems: Array<{ pointer: string; message: string }> } {
   const problems: Array<{ pointer: string; message: string }> = [];
-  const compile = (field: string, definition: FieldDefinition, key: 'formula' | 'defaultFormula', pointer: string, lines?: string): CompiledFormula | undefined => {
+  const compile = (
+    field: string,
+    definition: FieldDefinition,
+    key: 'formula' | 'defaultFormula',
+    pointer: string,
+    lines?: string,
+  ): CompiledFormula | undefined => {
     const source = definition[key];
     if (source === undefined) return undefined;
     let expression: CompiledExpression;
@@ -100,7 +106,10 @@ function order(formulas: CompiledFormula[], pointerBase: string, problems: Array
     const at = path.indexOf(formula.field);
     if (at >= 0) {
       const cycle = [...path.slice(at), formula.field];
-      problems.push({ pointer: `${pointerBase}/${cycle[0]}/formula`, message: `formulas read each other in a cycle: ${cycle.join(' → ')}` });
+      problems.push({
+        pointer: `${pointerBase}/${cycle[0]}/formula`,
+        message: `formulas read each other in a cycle: ${cycle.join(' → ')}`,
+      });
       return false;
     }
     path.push(formula.field);
@@ -109,7 +118,10 @@ function order(formulas: CompiledFormula[], pointerBase: string, problems: Array
       const dependency = byField.get(read);
       if (dependency && dependency !== formula) ok = visit(dependency) && ok;
       else if (dependency === formula) {
-        problems.push({ pointer: `${pointerBase}/${formula.field}/formula`, message: `the formula of "${formula.field}" reads its own value` });
+        problems.push({
+          pointer: `${pointerBase}/${formula.field}/formula`,
+          message: `the formula of "${formula.field}" reads its own value`,
+        });
         ok = false;
       }
     }
@@ -141,7 +153,7 @@ function findDependencies(
     if (name === 'related') {
       const relation = literal(0);
       const field = relation ? module.fields[relation] : undefined;
-      if (!relation) return fail('its argument must be a relation field name in quotes, e.g. $related(\'account\')');
+      if (!relation) return fail("its argument must be a relation field name in quotes, e.g. $related('account')");
       if (field?.type !== 'relation' || !field.module) return fail(`"${relation}" is not a relation field of ${module.name}`);
       found.push({ kind: 'related', module: field.module, relation });
     } else if (name === 'lookup') {

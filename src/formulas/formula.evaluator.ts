@@ -57,7 +57,11 @@ export async function applyFormulas(
     for (const [i, row] of (rows as Data[]).entries()) {
       const rowBindings = { ...bindings, line: row };
       for (const formula of rowFormulas) {
-        setValue(row, formula.field, await run(formula, row, rowBindings, rowDefinitions[formula.field], `${linesField}[${i}].${formula.field}`));
+        setValue(
+          row,
+          formula.field,
+          await run(formula, row, rowBindings, rowDefinitions[formula.field], `${linesField}[${i}].${formula.field}`),
+        );
       }
     }
   }
@@ -84,11 +88,18 @@ function makeBindings(module: ModuleDefinition, data: Data, context: FormulaCont
     countRelated: (target: string, relation: string) => (id ? reader.count(target, relation, id) : Promise.resolve(0)),
     sumRelated: (target: string, relation: string, field: string) => (id ? reader.sum(target, relation, field, id) : Promise.resolve(0)),
     // $lookup(module, condition) finds a record; $lookup(object, key) keeps jsonata's own meaning.
-    lookup: (target: unknown, condition: unknown) => (typeof target === 'string' ? reader.lookup(target, condition) : lookupKey(target, condition)),
+    lookup: (target: unknown, condition: unknown) =>
+      typeof target === 'string' ? reader.lookup(target, condition) : lookupKey(target, condition),
   };
 }
 
-async function run(formula: CompiledFormula, input: Data, bindings: Record<string, unknown>, field: FieldDefinition, at = formula.field): Promise<unknown> {
+async function run(
+  formula: CompiledFormula,
+  input: Data,
+  bindings: Record<string, unknown>,
+  field: FieldDefinition,
+  at = formula.field,
+): Promise<unknown> {
   let value: unknown;
   try {
     value = await formula.expression.evaluate(input, bindings);
@@ -110,17 +121,22 @@ const NUMERIC = new Set(['integer', 'decimal', 'currency', 'percent']);
 
 /** A formula's result as a value of its field's type; anything else is a clear error, never stored. */
 function coerce(value: unknown, field: FieldDefinition, at: string): unknown {
-  if (value === undefined || value === null || (Array.isArray(value) && value.length === 0 && field.type !== 'multipicklist')) return undefined;
+  if (value === undefined || value === null || (Array.isArray(value) && value.length === 0 && field.type !== 'multipicklist'))
+    return undefined;
   const fail = (expected: string) => {
     throw new FormulaException([
-      { field: at, code: 'formula_type', message: `the formula of "${at}" produced ${JSON.stringify(value).slice(0, 80)}, not ${expected}` },
+      {
+        field: at,
+        code: 'formula_type',
+        message: `the formula of "${at}" produced ${JSON.stringify(value).slice(0, 80)}, not ${expected}`,
+      },
     ]);
   };
   if (NUMERIC.has(field.type)) {
     if (typeof value !== 'number' || !Number.isFinite(value)) return fail('a number');
     if (field.type === 'integer') return Math.round(value);
     // Money and percentages are kept to 2 decimals (half away from zero), so float noise never reaches records.
-    if (field.type === 'currency' || field.type === 'percent') return Math.sign(value) * Math.round(Math.abs(value) * 100 + 1e-9) / 100;
+    if (field.type === 'currency' || field.type === 'percent') return (Math.sign(value) * Math.round(Math.abs(value) * 100 + 1e-9)) / 100;
     return Number(value.toPrecision(15));
   }
   if (field.type === 'boolean') return Boolean(value);

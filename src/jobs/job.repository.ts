@@ -39,7 +39,11 @@ export class JobRepository {
 
   async create(type: string, payload: Record<string, unknown>): Promise<string> {
     const id = randomUUID();
-    await this.db.query(`INSERT INTO jobs (id, type, status, payload) VALUES ($1, $2, 'queued', $3::jsonb)`, [id, type, JSON.stringify(payload)]);
+    await this.db.query(`INSERT INTO jobs (id, type, status, payload) VALUES ($1, $2, 'queued', $3::jsonb)`, [
+      id,
+      type,
+      JSON.stringify(payload),
+    ]);
     return id;
   }
 
@@ -52,7 +56,10 @@ export class JobRepository {
   }
 
   async progress(id: string, done: number): Promise<void> {
-    await this.db.query(`UPDATE jobs SET progress = progress || jsonb_build_object('done', $2::int), updated_at = clock_timestamp() WHERE id = $1`, [id, done]);
+    await this.db.query(
+      `UPDATE jobs SET progress = progress || jsonb_build_object('done', $2::int), updated_at = clock_timestamp() WHERE id = $1`,
+      [id, done],
+    );
   }
 
   async finish(id: string, error?: string): Promise<void> {
@@ -77,7 +84,9 @@ export class JobRepository {
 
   /** Jobs a stopped process left queued or running, to resume at start. */
   async unfinished(type: string): Promise<JobView[]> {
-    const rows = await this.db.query<JobRow>(`SELECT * FROM jobs WHERE type = $1 AND status IN ('queued', 'running') ORDER BY created_at`, [type]);
+    const rows = await this.db.query<JobRow>(`SELECT * FROM jobs WHERE type = $1 AND status IN ('queued', 'running') ORDER BY created_at`, [
+      type,
+    ]);
     return rows.map(toView);
   }
 }

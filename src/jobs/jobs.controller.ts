@@ -17,7 +17,8 @@ export class JobsController {
     if (status !== undefined && (typeof status !== 'string' || !STATUSES.includes(status))) {
       throw new AppException('bad_request', 'invalid_status', `status must be one of ${STATUSES.join(', ')}.`);
     }
-    if (type !== undefined && (typeof type !== 'string' || type.length > 100)) throw new AppException('bad_request', 'invalid_type', 'type must be a job type such as formula.backfill.');
+    if (type !== undefined && (typeof type !== 'string' || type.length > 100))
+      throw new AppException('bad_request', 'invalid_type', 'type must be a job type such as formula.backfill.');
     return { data: await this.jobs.list({ status: status as string | undefined, type: type as string | undefined }, 100) };
   }
 

@@ -55,7 +55,11 @@ export async function readMetadataFiles(rootDir: string): Promise<{ sources: Met
 function parseFile({ file, text }: MetadataFile, problems: MetadataProblem[]): unknown {
   const result = readJsonSource(text);
   for (const { pointer, key, line, column } of result.duplicateKeys) {
-    problems.push({ file, pointer, message: `duplicate key ${JSON.stringify(key)} at line ${line}, column ${column}; JSON keeps only the last one` });
+    problems.push({
+      file,
+      pointer,
+      message: `duplicate key ${JSON.stringify(key)} at line ${line}, column ${column}; JSON keeps only the last one`,
+    });
   }
   if (result.syntaxError) {
     const { line, column, message } = result.syntaxError;

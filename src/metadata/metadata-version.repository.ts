@@ -34,10 +34,7 @@ export class MetadataVersionRepository {
   }
 
   listVersions(kind: MetadataKind, name: string): Promise<MetadataVersionRow[]> {
-    return this.db.query(`SELECT ${COLUMNS} FROM metadata_versions WHERE kind = $1 AND name = $2 ORDER BY version DESC`, [
-      kind,
-      name,
-    ]);
+    return this.db.query(`SELECT ${COLUMNS} FROM metadata_versions WHERE kind = $1 AND name = $2 ORDER BY version DESC`, [kind, name]);
   }
 
   async find(kind: MetadataKind, name: string, version: number): Promise<MetadataVersionRow | undefined> {

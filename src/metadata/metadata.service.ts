@@ -99,8 +99,7 @@ export class MetadataService implements OnModuleInit, OnModuleDestroy {
       const { modules, layouts, rules, problems } = validateMetadataSet(rows.map(toSource));
       // Stored metadata was valid when published; if it is not now, say so but keep serving what compiles.
       if (problems.length > 0) this.logger.error(`Active metadata has problems:\n${formatProblems(problems)}`);
-      const bundleVersion = (name: string) =>
-        rows.filter((r) => r.name === name).reduce((max, r) => Math.max(max, r.id), 0);
+      const bundleVersion = (name: string) => rows.filter((r) => r.name === name).reduce((max, r) => Math.max(max, r.id), 0);
       this.active = rows;
       await this.registry.replace(
         setVersion,
@@ -132,7 +131,12 @@ export class MetadataService implements OnModuleInit, OnModuleDestroy {
     return validateMetadataSet(this.candidate(kind, name, body)).problems;
   }
 
-  async publish(ctx: RequestContext, kind: MetadataKind, name: string, body: unknown): Promise<{ created: boolean; view: MetadataVersionView }> {
+  async publish(
+    ctx: RequestContext,
+    kind: MetadataKind,
+    name: string,
+    body: unknown,
+  ): Promise<{ created: boolean; view: MetadataVersionView }> {
     const problems = this.validate(kind, name, body);
     if (problems.length > 0) throw new MetadataValidationException(problems, `The ${kind} "${name}"`);
     const created = !this.active.some((r) => r.kind === kind && r.name === name);

@@ -71,8 +71,7 @@ function readOptionTypes(fieldSchema: JsonObject): Map<string, OptionTypes> {
   const allTypes = ((fieldSchema.properties as JsonObject).type as JsonObject).enum as string[];
   const result = new Map<string, OptionTypes>();
   for (const entry of (fieldSchema.allOf ?? []) as JsonObject[]) {
-    const condition = ((entry.if as JsonObject | undefined)?.properties as JsonObject | undefined)?.type as
-      JsonObject | undefined;
+    const condition = ((entry.if as JsonObject | undefined)?.properties as JsonObject | undefined)?.type as JsonObject | undefined;
     if (!condition) continue;
     const listed = (condition.enum as string[] | undefined) ?? [condition.const as string];
     // 'else: false' means only the listed types accept it; 'then: false' means all but the listed.
@@ -93,12 +92,7 @@ function readOptionTypes(fieldSchema: JsonObject): Map<string, OptionTypes> {
   return result;
 }
 
-function toProblems(
-  state: CompiledModuleSchema,
-  file: string,
-  body: unknown,
-  errors: ErrorObject[],
-): MetadataProblem[] {
+function toProblems(state: CompiledModuleSchema, file: string, body: unknown, errors: ErrorObject[]): MetadataProblem[] {
   // Fields whose own type is wrong or missing: "options not allowed on a colour field" would be noise.
   const badTypeFields = new Set<string>();
   for (const error of errors) {
@@ -152,13 +146,9 @@ function describe(state: CompiledModuleSchema, file: string, body: unknown, erro
       const property = String(params.missingProperty);
       if (/\/then\//.test(error.schemaPath)) {
         const type = String((getAt(body, pointer) as JsonObject).type);
-        return at(
-          pointer,
-          `${withArticle(type)} field needs ${JSON.stringify(property)}: ${optionHint(state, property)}`,
-        );
+        return at(pointer, `${withArticle(type)} field needs ${JSON.stringify(property)}: ${optionHint(state, property)}`);
       }
-      const help = ((parentSchema.properties as JsonObject | undefined)?.[property] as JsonObject | undefined)
-        ?.description;
+      const help = ((parentSchema.properties as JsonObject | undefined)?.[property] as JsonObject | undefined)?.description;
       return at(pointer, `missing required property ${JSON.stringify(property)}` + (help ? ` (${help})` : ''));
     }
     case 'false schema': {
@@ -169,14 +159,10 @@ function describe(state: CompiledModuleSchema, file: string, body: unknown, erro
       if (types && !types.accepted.has(String(field.type))) {
         return at(
           pointer,
-          `${JSON.stringify(option)} does not apply to ${withArticle(String(field.type))} field` +
-            ` (${types.phrase}); remove it`,
+          `${JSON.stringify(option)} does not apply to ${withArticle(String(field.type))} field` + ` (${types.phrase}); remove it`,
         );
       }
-      return at(
-        pointer,
-        `${JSON.stringify(option)} is not allowed on a field inside lines; set it on the lines field itself`,
-      );
+      return at(pointer, `${JSON.stringify(option)} is not allowed on a field inside lines; set it on the lines field itself`);
     }
     case 'enum': {
       const allowed = (params.allowedValues as unknown[]).map(String).join(', ');
@@ -199,22 +185,13 @@ function describe(state: CompiledModuleSchema, file: string, body: unknown, erro
       return at(target, pattern === NAME_PATTERN ? nameMessage(name) : languageMessage(name));
     }
     case 'pattern':
-      return at(
-        pointer,
-        params.pattern === NAME_PATTERN ? nameMessage(String(error.data)) : `must match ${String(params.pattern)}`,
-      );
+      return at(pointer, params.pattern === NAME_PATTERN ? nameMessage(String(error.data)) : `must match ${String(params.pattern)}`);
     case 'type':
       return at(pointer, `must be ${article(String(params.type))} (got ${kindOf(error.data)})`);
     case 'minLength':
-      return at(
-        pointer,
-        params.limit === 1 ? 'must not be empty' : `must be at least ${String(params.limit)} characters long`,
-      );
+      return at(pointer, params.limit === 1 ? 'must not be empty' : `must be at least ${String(params.limit)} characters long`);
     case 'maxLength':
-      return at(
-        pointer,
-        `must be at most ${String(params.limit)} characters long (is ${String((error.data as string).length)})`,
-      );
+      return at(pointer, `must be at most ${String(params.limit)} characters long (is ${String((error.data as string).length)})`);
     case 'minimum':
     case 'maximum':
       return at(
@@ -225,10 +202,7 @@ function describe(state: CompiledModuleSchema, file: string, body: unknown, erro
       return at(pointer, `must list at least ${String(params.limit)} value(s)`);
     case 'minProperties': {
       const isFieldMap = (parentSchema.propertyNames as JsonObject | undefined)?.pattern === NAME_PATTERN;
-      return at(
-        pointer,
-        isFieldMap ? 'must define at least one field' : 'must have text for at least one language, e.g. {"en": "..."}',
-      );
+      return at(pointer, isFieldMap ? 'must define at least one field' : 'must have text for at least one language, e.g. {"en": "..."}');
     }
     case 'uniqueItems': {
       const list = error.data as unknown[];

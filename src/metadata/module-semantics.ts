@@ -28,10 +28,7 @@ export function moduleFolderOf(file: string): string | undefined {
  * @param extraKnownModules module names that exist but whose body could not be read (e.g. a JSON syntax
  *   error), so relations to them are not reported as unknown on top of the syntax error
  */
-export function checkModuleSemantics(
-  sources: ModuleSource[],
-  extraKnownModules: Iterable<string> = [],
-): MetadataProblem[] {
+export function checkModuleSemantics(sources: ModuleSource[], extraKnownModules: Iterable<string> = []): MetadataProblem[] {
   const known = new Set<string>(extraKnownModules);
   for (const { body } of sources) {
     if (isObject(body) && typeof body.name === 'string') known.add(body.name);
@@ -56,10 +53,7 @@ export function checkModuleSemantics(
       }
       const first = firstFileByName.get(body.name);
       if (first !== undefined) {
-        report(
-          '/name',
-          `module ${JSON.stringify(body.name)} is already defined in ${first}; module names must be unique`,
-        );
+        report('/name', `module ${JSON.stringify(body.name)} is already defined in ${first}; module names must be unique`);
       } else {
         firstFileByName.set(body.name, file);
       }
@@ -85,12 +79,7 @@ export function checkModuleSemantics(
   return problems;
 }
 
-function checkField(
-  pointer: string,
-  field: unknown,
-  known: Set<string>,
-  report: (pointer: string, message: string) => void,
-): void {
+function checkField(pointer: string, field: unknown, known: Set<string>, report: (pointer: string, message: string) => void): void {
   if (!isObject(field) || typeof field.type !== 'string') return;
   const type = field.type;
 
@@ -126,8 +115,7 @@ function defaultProblem(type: string, field: JsonObject): string | undefined {
     if (isNumber(field.maxLength) && value.length > field.maxLength) {
       return `default is ${value.length} characters long, more than maxLength ${field.maxLength}`;
     }
-    if (type === 'email' && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value))
-      return `default ${shown} is not an email address`;
+    if (type === 'email' && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value)) return `default ${shown} is not an email address`;
     if (type === 'url' && !isHttpUrl(value)) return `default ${shown} is not an http(s) URL`;
     return undefined;
   }
@@ -143,13 +131,9 @@ function defaultProblem(type: string, field: JsonObject): string | undefined {
   if (type === 'boolean') return typeof value === 'boolean' ? undefined : `default must be true or false (is ${shown})`;
   if (type === 'date') return isIsoDate(value) ? undefined : `default must be a date as "YYYY-MM-DD" (is ${shown})`;
   if (type === 'datetime') {
-    return isIsoDateTime(value)
-      ? undefined
-      : `default must be an ISO 8601 date-time with zone, e.g. "2024-01-31T09:00:00Z" (is ${shown})`;
+    return isIsoDateTime(value) ? undefined : `default must be an ISO 8601 date-time with zone, e.g. "2024-01-31T09:00:00Z" (is ${shown})`;
   }
-  const options = Array.isArray(field.options)
-    ? field.options.filter((o): o is string => typeof o === 'string')
-    : undefined;
+  const options = Array.isArray(field.options) ? field.options.filter((o): o is string => typeof o === 'string') : undefined;
   if (type === 'picklist') {
     if (typeof value !== 'string') return `default must be one of the options as a string (is ${shown})`;
     if (options && !options.includes(value)) return `default ${shown} is not one of the options: ${options.join(', ')}`;

@@ -33,18 +33,10 @@ describe(validateModules.name, () => {
     const { modules, problems } = validateModules(files);
 
     expect(formatProblems(problems)).toBe('');
-    expect(modules.map((m) => m.name)).toEqual([
-      'accounts',
-      'activities',
-      'contacts',
-      'invoices',
-      'opportunities',
-      'products',
-    ]);
+    expect(modules.map((m) => m.name)).toEqual(['accounts', 'activities', 'contacts', 'invoices', 'opportunities', 'products']);
     for (const module of modules) {
       expect(Object.keys(module.label).sort()).toEqual(['en', 'sv']);
-      for (const field of Object.values(module.fields))
-        expect(Object.keys(field.label ?? {}).sort()).toEqual(['en', 'sv']);
+      for (const field of Object.values(module.fields)) expect(Object.keys(field.label ?? {}).sort()).toEqual(['en', 'sv']);
     }
   });
 
@@ -111,8 +103,7 @@ describe(validateModules.name, () => {
       {
         file: 'modules/broken/module.json',
         pointer: '',
-        message:
-          'invalid JSON at line 3, column 40: expected a property name in double quotes (trailing commas are not allowed)',
+        message: 'invalid JSON at line 3, column 40: expected a property name in double quotes (trailing commas are not allowed)',
       },
     ]);
     expect(modules.map((m) => m.name)).toEqual(['orders']);
@@ -178,12 +169,7 @@ describe(validateModules.name, () => {
       Bad_Name: { type: 'text' },
     });
 
-    expect(pointers(problems)).toEqual([
-      '/fields/Bad_Name',
-      '/fields/size/min',
-      '/fields/ref/required',
-      '/fields/owner',
-    ]);
+    expect(pointers(problems)).toEqual(['/fields/Bad_Name', '/fields/size/min', '/fields/ref/required', '/fields/owner']);
     expect(problems[0].message).toContain('lower snake case');
   });
 
@@ -256,8 +242,6 @@ describe(validateModuleSet.name, () => {
   it('rejects a body that is not an object', () => {
     const { problems } = validateModuleSet([{ file: 'modules/x/module.json', body: [] }]);
 
-    expect(problems).toEqual([
-      { file: 'modules/x/module.json', pointer: '', message: 'must be an object (got an array)' },
-    ]);
+    expect(problems).toEqual([{ file: 'modules/x/module.json', pointer: '', message: 'must be an object (got an array)' }]);
   });
 });

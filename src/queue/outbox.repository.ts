@@ -36,7 +36,10 @@ export class OutboxRepository {
   }
 
   async find(id: string): Promise<OutboxRow | undefined> {
-    const rows = await this.db.query<OutboxRow>('SELECT id::text AS id, topic, payload, processed_at, attempts FROM outbox WHERE id = $1::bigint', [id]);
+    const rows = await this.db.query<OutboxRow>(
+      'SELECT id::text AS id, topic, payload, processed_at, attempts FROM outbox WHERE id = $1::bigint',
+      [id],
+    );
     return rows[0];
   }
 
@@ -45,11 +48,16 @@ export class OutboxRepository {
   }
 
   async markFailed(id: string, error: string): Promise<void> {
-    await this.db.query('UPDATE outbox SET attempts = attempts + 1, last_error = $2, leased_until = NULL WHERE id = $1::bigint', [id, error.slice(0, 2000)]);
+    await this.db.query('UPDATE outbox SET attempts = attempts + 1, last_error = $2, leased_until = NULL WHERE id = $1::bigint', [
+      id,
+      error.slice(0, 2000),
+    ]);
   }
 
   async pendingCount(): Promise<number> {
-    const rows = await this.db.query<{ n: string }>(`SELECT count(*) AS n FROM outbox WHERE processed_at IS NULL AND attempts < ${MAX_OUTBOX_ATTEMPTS}`);
+    const rows = await this.db.query<{ n: string }>(
+      `SELECT count(*) AS n FROM outbox WHERE processed_at IS NULL AND attempts < ${MAX_OUTBOX_ATTEMPTS}`,
+    );
     return Number(rows[0].n);
   }
 }

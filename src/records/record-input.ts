@@ -71,7 +71,9 @@ function pathOf(pointer: string): string {
 
 function describeType(type: unknown): string {
   const types = Array.isArray(type) ? type : [type];
-  return types.map((t) => (t === 'integer' ? 'an integer' : t === 'array' ? 'an array' : t === 'object' ? 'an object' : `a ${t}`)).join(' or ');
+  return types
+    .map((t) => (t === 'integer' ? 'an integer' : t === 'array' ? 'an array' : t === 'object' ? 'an object' : `a ${t}`))
+    .join(' or ');
 }
 
 /** Values as stored: empty (null) fields are left out, datetimes in UTC ISO form, rich text sanitised. */

@@ -167,9 +167,7 @@ describe('buildRecordSchema', () => {
     expect(errorsOf(update, { lines: [row, { quantity: 1 }] })).toEqual(['/lines/1 required']);
     expect(errorsOf(update, { lines: [{ ...row, product: 'x' }] })).toEqual(['/lines/0/product format']);
     expect(errorsOf(update, { lines: [{ ...row, quantity: null }] })).toEqual(['/lines/0/quantity type']);
-    expect(errorsOf(update, { lines: [{ ...row, description: 'x'.repeat(11) }] })).toEqual([
-      '/lines/0/description maxLength',
-    ]);
+    expect(errorsOf(update, { lines: [{ ...row, description: 'x'.repeat(11) }] })).toEqual(['/lines/0/description maxLength']);
     expect(errorsOf(update, { lines: ['row'] })).toEqual(['/lines/0 type']);
     expect(errorsOf(update, { lines: Array.from({ length: 501 }, () => row) })).toEqual(['/lines maxItems']);
   });

@@ -54,7 +54,11 @@ export async function prepareWrite({ module, input, current, id, ctx, reader, no
     for (const field of Object.keys(input)) {
       const state = before.get(field);
       if (state?.readOnly && JSON.stringify(input[field] ?? null) !== JSON.stringify(current[field] ?? null)) {
-        errors.push({ field, code: 'read_only', message: `"${field}" is read-only (rule ${state.because.readOnly}) and cannot be changed` });
+        errors.push({
+          field,
+          code: 'read_only',
+          message: `"${field}" is read-only (rule ${state.because.readOnly}) and cannot be changed`,
+        });
       }
     }
   }

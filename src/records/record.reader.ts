@@ -10,7 +10,19 @@ import { toApiRecord } from './record.view';
 /** Most child rows a formula may read through $children; rollups over more use $countRelated/$sumRelated (SQL). */
 export const MAX_CHILDREN = 1000;
 
-const OPS: Record<string, string> = { eq: 'eq', ne: 'ne', gt: 'gt', gte: 'gte', lt: 'lt', lte: 'lte', in: 'in', nin: 'nin', contains: 'contains', startsWith: 'startsWith', empty: 'empty' };
+const OPS: Record<string, string> = {
+  eq: 'eq',
+  ne: 'ne',
+  gt: 'gt',
+  gte: 'gte',
+  lt: 'lt',
+  lte: 'lte',
+  in: 'in',
+  nin: 'nin',
+  contains: 'contains',
+  startsWith: 'startsWith',
+  empty: 'empty',
+};
 
 /**
  * Reads other records for formulas, inside the saving transaction, caching each
@@ -26,7 +38,10 @@ export class SqlRecordReader implements RecordReader {
 
   get(module: string, id: string): Promise<Record<string, unknown> | undefined> {
     return this.once(`get:${module}:${id}`, async () => {
-      const rows = await this.executor.query<RecordRow>(`SELECT ${RECORD_COLUMNS} FROM records WHERE id = $1::uuid AND module = $2`, [id, module]);
+      const rows = await this.executor.query<RecordRow>(`SELECT ${RECORD_COLUMNS} FROM records WHERE id = $1::uuid AND module = $2`, [
+        id,
+        module,
+      ]);
       return rows[0] ? toApiRecord(rows[0]) : undefined;
     });
   }
@@ -38,7 +53,11 @@ export class SqlRecordReader implements RecordReader {
         [id],
       );
       if (rows.length > MAX_CHILDREN) {
-        throw new AppException('validation', 'too_many_children', `$children('${module}', '${relation}') reads more than ${MAX_CHILDREN} records; use $countRelated or $sumRelated.`);
+        throw new AppException(
+          'validation',
+          'too_many_children',
+          `$children('${module}', '${relation}') reads more than ${MAX_CHILDREN} records; use $countRelated or $sumRelated.`,
+        );
       }
       return rows.map(toApiRecord);
     });
@@ -94,7 +113,11 @@ export function conditionToFilters(condition: unknown): Array<[string, string]> 
   return parts.map((part) => {
     const { field, op, value } = (part ?? {}) as { field?: unknown; op?: unknown; value?: unknown };
     if (typeof field !== 'string' || typeof op !== 'string' || !OPS[op]) {
-      throw new AppException('validation', 'unsupported_condition', 'Only {field, op, value} comparisons, optionally inside {"all": [...]}, can select records here.');
+      throw new AppException(
+        'validation',
+        'unsupported_condition',
+        'Only {field, op, value} comparisons, optionally inside {"all": [...]}, can select records here.',
+      );
     }
     const text = Array.isArray(value) ? value.join(',') : String(value);
     return [`filter[${field}][${op}]`, text] as [string, string];

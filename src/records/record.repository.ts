@@ -61,7 +61,16 @@ export class RecordRepository {
    */
   async insert(executor: SqlExecutor, module: CompiledModule, id: string, data: RecordData, actor: Actor): Promise<RecordRow> {
     const numbering = module.numbering;
-    const params: unknown[] = [id, JSON.stringify(data), actor.id, actor.name, actor.source, module.trackedFields, numbering.prefix, numbering.padding];
+    const params: unknown[] = [
+      id,
+      JSON.stringify(data),
+      actor.id,
+      actor.name,
+      actor.source,
+      module.trackedFields,
+      numbering.prefix,
+      numbering.padding,
+    ];
     for (const auto of module.autonumberFields) params.push(auto.prefix, auto.padding);
     const rows = await executor.query<RecordRow>(this.insertStatement(module), params);
     return rows[0];
@@ -82,7 +91,10 @@ export class RecordRepository {
         RETURNING last_value)`,
     );
     const autoData = module.autonumberFields
-      .map((auto, i) => ` || jsonb_build_object(${sqlLiteral(auto.field)}, ${formatted(`seq${i}`, sequences[i + 1].prefix, sequences[i + 1].padding)})`)
+      .map(
+        (auto, i) =>
+          ` || jsonb_build_object(${sqlLiteral(auto.field)}, ${formatted(`seq${i}`, sequences[i + 1].prefix, sequences[i + 1].padding)})`,
+      )
       .join('');
     const sql = `WITH ${ctes.join(', ')},
       rec AS (

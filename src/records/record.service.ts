@@ -77,8 +77,16 @@ export class RecordService {
     const actor = actorOf(ctx);
     const row = await this.records.db.transaction(async (tx) => {
       const current = await this.load(tx, module, id, true);
-      if (expected !== undefined && current.version !== expected) throw new StaleVersionException(module.name, id, String(expected), current.version);
-      const { data, errors } = await prepareWrite({ module, input: patch, current: current.data, id, ctx, reader: new SqlRecordReader(tx, snapshot) });
+      if (expected !== undefined && current.version !== expected)
+        throw new StaleVersionException(module.name, id, String(expected), current.version);
+      const { data, errors } = await prepareWrite({
+        module,
+        input: patch,
+        current: current.data,
+        id,
+        ctx,
+        reader: new SqlRecordReader(tx, snapshot),
+      });
       if (errors.length > 0) throw new RecordValidationException(module.name, errors);
       const changed = changedFields(current.data, data);
       if (changed.length === 0) return current;
@@ -110,7 +118,14 @@ export class RecordService {
     const changedAny = await this.records.db.transaction(async (tx) => {
       const current = await this.records.find(tx, module.name, id, true);
       if (!current) return false;
-      const { data } = await prepareWrite({ module, input: {}, current: current.data, id, ctx: FORMULA_CONTEXT, reader: new SqlRecordReader(tx, snapshot) });
+      const { data } = await prepareWrite({
+        module,
+        input: {},
+        current: current.data,
+        id,
+        ctx: FORMULA_CONTEXT,
+        reader: new SqlRecordReader(tx, snapshot),
+      });
       const next: RecordData = { ...current.data };
       for (const field of computed) {
         if (data[field] === undefined) delete next[field];
@@ -160,7 +175,8 @@ export class RecordService {
     const expected = parseIfMatch(ifMatch);
     await this.records.db.transaction(async (tx) => {
       const current = await this.load(tx, module, id, true);
-      if (expected !== undefined && current.version !== expected) throw new StaleVersionException(module.name, id, String(expected), current.version);
+      if (expected !== undefined && current.version !== expected)
+        throw new StaleVersionException(module.name, id, String(expected), current.version);
       const referencing = await this.records.referencingModules(tx, id, snapshot.incoming.get(module.name) ?? []);
       if (referencing.length > 0) {
         throw new AppException(
@@ -206,11 +222,18 @@ export class RecordService {
     await this.load(this.records.db, module, id);
     const params = new Map(query);
     const unknown = [...params.keys()].filter((k) => k !== 'limit' && k !== 'cursor');
-    if (unknown.length > 0) throw new AppException('bad_request', 'unknown_parameter', `Unknown query parameter(s): ${unknown.join(', ')}; use limit and cursor.`);
+    if (unknown.length > 0)
+      throw new AppException(
+        'bad_request',
+        'unknown_parameter',
+        `Unknown query parameter(s): ${unknown.join(', ')}; use limit and cursor.`,
+      );
     const limitText = params.get('limit');
     const limit = limitText === undefined ? DEFAULT_LIMIT : Number(limitText);
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
-      throw new AppException('bad_request', 'invalid_query', `limit must be an integer from 1 to ${MAX_LIMIT}.`, [{ field: 'limit', code: 'invalid_value', message: 'out of range' }]);
+      throw new AppException('bad_request', 'invalid_query', `limit must be an integer from 1 to ${MAX_LIMIT}.`, [
+        { field: 'limit', code: 'invalid_value', message: 'out of range' },
+      ]);
     }
     const cursor = params.get('cursor');
     if (cursor !== undefined && !/^[1-9][0-9]{0,17}$/.test(cursor)) {
@@ -223,7 +246,11 @@ export class RecordService {
 
   private async load(executor: SqlExecutor, module: CompiledModule, id: string, lock = false): Promise<RecordRow> {
     if (!UUID.test(id)) {
-      throw new AppException('bad_request', 'invalid_id', `"${id}" is not a record id; ids are UUIDs such as 7f1c0e2a-5b7e-4a51-9d7c-2f8e4c1b9a10.`);
+      throw new AppException(
+        'bad_request',
+        'invalid_id',
+        `"${id}" is not a record id; ids are UUIDs such as 7f1c0e2a-5b7e-4a51-9d7c-2f8e4c1b9a10.`,
+      );
     }
     const row = await this.records.find(executor, module.name, id, lock);
     if (!row) throw new RecordNotFoundException(module.name, id);
@@ -239,9 +266,17 @@ export class RecordService {
     for (const ref of refs) {
       const actual = found.get(ref.id.toLowerCase());
       if (actual === undefined) {
-        errors.push({ field: ref.path, code: 'related_record_not_found', message: `"${ref.path}": there is no ${ref.target} record with id ${ref.id}` });
+        errors.push({
+          field: ref.path,
+          code: 'related_record_not_found',
+          message: `"${ref.path}": there is no ${ref.target} record with id ${ref.id}`,
+        });
       } else if (actual !== ref.target) {
-        errors.push({ field: ref.path, code: 'wrong_related_module', message: `"${ref.path}": record ${ref.id} is a ${actual} record, not ${ref.target}` });
+        errors.push({
+          field: ref.path,
+          code: 'wrong_related_module',
+          message: `"${ref.path}": record ${ref.id} is a ${actual} record, not ${ref.target}`,
+        });
       }
     }
     if (errors.length > 0) throw new RecordValidationException(module.name, errors);

@@ -25,14 +25,24 @@ export class RecordsController {
   }
 
   @Post(':module')
-  async create(@Ctx() ctx: RequestContext, @Param('module') module: string, @Body() body: unknown, @Res({ passthrough: true }) res: Response) {
+  async create(
+    @Ctx() ctx: RequestContext,
+    @Param('module') module: string,
+    @Body() body: unknown,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     const record = await this.records.create(ctx, module, body);
     res.status(201).setHeader('ETag', etagOf(record)).setHeader('Location', `/api/v1/${module}/${record.id}`);
     return { data: record };
   }
 
   @Get(':module/:id')
-  async get(@Ctx() ctx: RequestContext, @Param('module') module: string, @Param('id') id: string, @Res({ passthrough: true }) res: Response) {
+  async get(
+    @Ctx() ctx: RequestContext,
+    @Param('module') module: string,
+    @Param('id') id: string,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     const record = await this.records.get(ctx, module, id);
     res.setHeader('ETag', etagOf(record));
     return { data: record };
@@ -54,13 +64,23 @@ export class RecordsController {
 
   @Delete(':module/:id')
   @HttpCode(204)
-  async delete(@Ctx() ctx: RequestContext, @Param('module') module: string, @Param('id') id: string, @Headers('if-match') ifMatch: string | undefined) {
+  async delete(
+    @Ctx() ctx: RequestContext,
+    @Param('module') module: string,
+    @Param('id') id: string,
+    @Headers('if-match') ifMatch: string | undefined,
+  ) {
     await this.records.delete(ctx, module, id, ifMatch);
   }
 
   @Post(':module/:id/archive')
   @HttpCode(200)
-  async archive(@Ctx() ctx: RequestContext, @Param('module') module: string, @Param('id') id: string, @Res({ passthrough: true }) res: Response) {
+  async archive(
+    @Ctx() ctx: RequestContext,
+    @Param('module') module: string,
+    @Param('id') id: string,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     const record = await this.records.setArchived(ctx, module, id, true);
     res.setHeader('ETag', etagOf(record));
     return { data: record };
@@ -68,7 +88,12 @@ export class RecordsController {
 
   @Post(':module/:id/unarchive')
   @HttpCode(200)
-  async unarchive(@Ctx() ctx: RequestContext, @Param('module') module: string, @Param('id') id: string, @Res({ passthrough: true }) res: Response) {
+  async unarchive(
+    @Ctx() ctx: RequestContext,
+    @Param('module') module: string,
+    @Param('id') id: string,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     const record = await this.records.setArchived(ctx, module, id, false);
     res.setHeader('ETag', etagOf(record));
     return { data: record };

@@ -19,7 +19,11 @@ export function validateRules(
     const moduleName = /^modules\/([^/]+)\/rules\.json$/.exec(file)?.[1] ?? '';
     const module = modules.get(moduleName);
     if (!module) {
-      problems.push({ file, pointer: '', message: `there is no module "${moduleName}" for these rules; create modules/${moduleName}/module.json first` });
+      problems.push({
+        file,
+        pointer: '',
+        message: `there is no module "${moduleName}" for these rules; create modules/${moduleName}/module.json first`,
+      });
       continue;
     }
     if (!validate(body)) {
@@ -42,7 +46,8 @@ function checkRules(rules: RuleDefinition[], module: ModuleDefinition): Array<{ 
   rules.forEach((rule, i) => {
     const at = `/${i}`;
     const first = ids.get(rule.id);
-    if (first !== undefined) problems.push({ pointer: `${at}/id`, message: `rule id "${rule.id}" is already used by rule ${first}; ids must be unique` });
+    if (first !== undefined)
+      problems.push({ pointer: `${at}/id`, message: `rule id "${rule.id}" is already used by rule ${first}; ids must be unique` });
     else ids.set(rule.id, i);
 
     for (const effect of ['show', 'hide', 'require', 'readOnly'] as const) {
@@ -70,7 +75,10 @@ function checkRules(rules: RuleDefinition[], module: ModuleDefinition): Array<{ 
       } else {
         allowed.forEach((option, j) => {
           if (!definition.options?.includes(option)) {
-            problems.push({ pointer: `${pointer}/${j}`, message: `"${option}" is not an option of ${field} (${definition.options?.join(', ')})` });
+            problems.push({
+              pointer: `${pointer}/${j}`,
+              message: `"${option}" is not an option of ${field} (${definition.options?.join(', ')})`,
+            });
           }
         });
       }

@@ -25,7 +25,13 @@ export interface TestApp {
 export async function startTestApp(overrides: Partial<AppConfig> = {}, options: { keepSchema?: boolean } = {}): Promise<TestApp> {
   const schema = `t_${randomBytes(6).toString('hex')}`;
   const config = loadConfig(
-    { ...process.env, ADMIN_API_KEY: ADMIN_KEY, DATA_DIR: 'memory://', DATABASE_SCHEMA: process.env.DATABASE_URL ? schema : 'public', LOG_LEVEL: 'error' },
+    {
+      ...process.env,
+      ADMIN_API_KEY: ADMIN_KEY,
+      DATA_DIR: 'memory://',
+      DATABASE_SCHEMA: process.env.DATABASE_URL ? schema : 'public',
+      LOG_LEVEL: 'error',
+    },
     overrides,
   );
   const app = await createApp(config, { logger: false });
