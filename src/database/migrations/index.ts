@@ -1,5 +1,6 @@
 import { InitialSchema1764057600000 } from './1764057600000-initial-schema';
 import { OutboxAndJobs1764144000000 } from './1764144000000-outbox-and-jobs';
+import { WorkflowsAndMail1764230400000 } from './1764230400000-workflows-and-mail';
 
 /** Every migration, oldest first. Listed explicitly so the build needs no glob at run time. */
-export const MIGRATIONS = [InitialSchema1764057600000, OutboxAndJobs1764144000000];
+export const MIGRATIONS = [InitialSchema1764057600000, OutboxAndJobs1764144000000, WorkflowsAndMail1764230400000];
