@@ -7,6 +7,8 @@ export interface RequestContext {
   permissions: ReadonlySet<string>;
   /** Where the change comes from: api, card, workflow, tool, import, formula (a refresh), system. */
   source: 'api' | 'card' | 'workflow' | 'tool' | 'import' | 'formula' | 'system';
+  /** For writes made by workflows: the runs that led here, oldest first (loop protection). */
+  causation?: Array<{ workflow: string; module: string; recordId: string }>;
 }
 
 export const SYSTEM_CONTEXT: RequestContext = {

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { createHash } from 'node:crypto';
+import { FORMULA_CONTEXT } from '../common/request-context';
 import { DATABASE, type Database } from '../database/database';
 import { JobRepository } from '../jobs/job.repository';
 import { MetadataRegistry, type MetadataSnapshot } from '../metadata/metadata.registry';
@@ -55,7 +56,8 @@ export class FormulaRefreshService implements OnApplicationBootstrap {
         dependency.kind === 'related'
           ? await this.idsPointingAt(module, dependency.relation, event.id)
           : (event.relations[dependency.relation] ?? []).filter((id): id is string => typeof id === 'string');
-      for (const id of new Set(targets)) await this.records.recompute(module, id, event.depth + 1);
+      const ctx = { ...FORMULA_CONTEXT, causation: event.causation };
+      for (const id of new Set(targets)) await this.records.recompute(ctx, module, id, event.depth + 1);
     }
   }
 
@@ -101,7 +103,7 @@ export class FormulaRefreshService implements OnApplicationBootstrap {
           `SELECT id::text AS id FROM records WHERE module = $1 AND id > $2::uuid ORDER BY id LIMIT ${BACKFILL_PAGE}`,
           [module, after],
         );
-        for (const { id } of page) await this.records.recompute(module, id, 0);
+        for (const { id } of page) await this.records.recompute(FORMULA_CONTEXT, module, id, 0);
         done += page.length;
         await this.jobs.progress(jobId, done);
         if (page.length < BACKFILL_PAGE) break;

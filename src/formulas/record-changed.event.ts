@@ -6,6 +6,8 @@ export interface RecordChangedEvent {
   relations: Record<string, [string | null, string | null]>;
   /** How many formula refreshes led to this change; the refresh stops at {@link MAX_REFRESH_DEPTH}. */
   depth: number;
+  /** The workflow runs behind the change, carried on so a formula refresh cannot launder a workflow loop. */
+  causation?: Array<{ workflow: string; module: string; recordId: string }>;
 }
 
 export const RECORD_CHANGED = 'record.changed';

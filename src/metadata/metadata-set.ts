@@ -1,4 +1,9 @@
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { compileFormulas } from '../formulas/formula.compiler';
+import type { WorkflowDefinition } from '../workflows/workflow.types';
+import { validateWorkflows } from '../workflows/workflow.validator';
 import type { RuleDefinition } from '../rules/rule.types';
 import { validateRules } from '../rules/rules.validator';
 import { readJsonSource } from './json-source';
@@ -9,19 +14,26 @@ import { validateLayouts } from './layout.validator';
 import { validateModuleSet } from './module.validator';
 
 /** The kinds of metadata a module bundle holds, each in its own file and versioned on its own. */
-export type MetadataKind = 'module' | 'layout' | 'rules';
+export type MetadataKind = 'module' | 'layout' | 'rules' | 'workflow';
 
+/** Where each kind lives in a module bundle; workflows are one file each in `workflows/`. */
 export const METADATA_KINDS: Record<MetadataKind, { fileName: string; segment: string }> = {
   module: { fileName: 'module.json', segment: 'modules' },
   layout: { fileName: 'layout.json', segment: 'layouts' },
   rules: { fileName: 'rules.json', segment: 'rules' },
+  workflow: { fileName: 'workflows/*.json', segment: 'workflows' },
 };
 
 export function kindOfSegment(segment: string): MetadataKind | undefined {
   return (Object.keys(METADATA_KINDS) as MetadataKind[]).find((kind) => METADATA_KINDS[kind].segment === segment);
 }
 
-export function fileOf(kind: MetadataKind, name: string): string {
+/** The file a piece of metadata belongs in; a workflow's folder is its body's module. */
+export function fileOf(kind: MetadataKind, name: string, body?: unknown): string {
+  if (kind === 'workflow') {
+    const module = (body as { module?: unknown } | null)?.module;
+    return `modules/${typeof module === 'string' ? module : '_'}/workflows/${name}.json`;
+  }
   return `modules/${name}/${METADATA_KINDS[kind].fileName}`;
 }
 
@@ -36,18 +48,39 @@ export interface ValidatedSet {
   modules: ModuleDefinition[];
   layouts: Map<string, LayoutDefinition>;
   rules: Map<string, RuleDefinition[]>;
+  workflows: WorkflowDefinition[];
   problems: MetadataProblem[];
+}
+
+async function readWorkflowFiles(rootDir: string): Promise<MetadataFile[]> {
+  const modulesDir = join(rootDir, 'modules');
+  if (!existsSync(modulesDir)) return [];
+  const files: MetadataFile[] = [];
+  const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  for (const folder of (await readdir(modulesDir)).sort(byName)) {
+    const dir = join(modulesDir, folder, 'workflows');
+    if (!existsSync(dir)) continue;
+    for (const entry of (await readdir(dir)).filter((f) => f.endsWith('.json')).sort(byName)) {
+      files.push({ file: `modules/${folder}/workflows/${entry}`, text: await readFile(join(dir, entry), 'utf8') });
+    }
+  }
+  return files;
 }
 
 /** Reads and parses every metadata file of every kind; syntax errors and duplicate keys become problems. */
 export async function readMetadataFiles(rootDir: string): Promise<{ sources: MetadataSource[]; problems: MetadataProblem[] }> {
   const sources: MetadataSource[] = [];
   const problems: MetadataProblem[] = [];
-  for (const kind of Object.keys(METADATA_KINDS) as MetadataKind[]) {
+  for (const kind of ['module', 'layout', 'rules'] as const) {
     for (const file of await readBundleFiles(rootDir, METADATA_KINDS[kind].fileName)) {
       const parsed = parseFile(file, problems);
       if (parsed !== undefined) sources.push({ kind, name: file.file.split('/')[1], file: file.file, body: parsed });
     }
+  }
+  for (const file of await readWorkflowFiles(rootDir)) {
+    const parsed = parseFile(file, problems);
+    const name = file.file.slice(file.file.lastIndexOf('/') + 1, -'.json'.length);
+    if (parsed !== undefined) sources.push({ kind: 'workflow', name, file: file.file, body: parsed });
   }
   return { sources, problems };
 }
@@ -88,10 +121,13 @@ export function validateMetadataSet(sources: MetadataSource[]): ValidatedSet {
   problems.push(...layoutResult.problems);
   const rulesResult = validateRules(ofKind('rules'), byName);
   problems.push(...rulesResult.problems);
+  const workflowResult = validateWorkflows(ofKind('workflow'), byName);
+  problems.push(...workflowResult.problems);
   return {
     modules,
     layouts: new Map(layoutResult.layouts.map((l) => [l.module, l])),
     rules: rulesResult.rules,
+    workflows: workflowResult.workflows,
     problems,
   };
 }

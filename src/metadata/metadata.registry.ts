@@ -3,6 +3,8 @@ import { AppException } from '../common/app.exception';
 import { compileModule, createRecordAjv, type CompiledModule, type ModuleBundle, type RelationPath } from './compiled-module';
 import type { ModuleDefinition } from './metadata.types';
 import type { FormulaDependency } from '../formulas/formula.compiler';
+import { compileWorkflow, type CompiledWorkflow } from '../workflows/workflow.compiler';
+import type { WorkflowDefinition } from '../workflows/workflow.types';
 
 /** A relation pointing into a module from another one (for reference checks on delete). */
 export interface IncomingRelation extends RelationPath {
@@ -23,11 +25,23 @@ export class MetadataSnapshot {
   /** Per module, the formulas elsewhere that read its records: a change there must refresh them. */
   readonly dependents: ReadonlyMap<string, readonly FormulaDependent[]>;
 
+  /** Enabled workflows by name, and by the module whose records trigger them. */
+  readonly workflows: ReadonlyMap<string, CompiledWorkflow>;
+  readonly workflowsByModule: ReadonlyMap<string, readonly CompiledWorkflow[]>;
+
   constructor(
     /** Changes with every publish anywhere (the newest active metadata row id). */
     readonly version: number,
     modules: CompiledModule[],
+    workflows: CompiledWorkflow[] = [],
   ) {
+    this.workflows = new Map(workflows.map((w) => [w.definition.name, w]));
+    const byModule = new Map<string, CompiledWorkflow[]>();
+    for (const workflow of workflows) {
+      if (workflow.definition.enabled === false) continue;
+      byModule.set(workflow.definition.module, [...(byModule.get(workflow.definition.module) ?? []), workflow]);
+    }
+    this.workflowsByModule = byModule;
     this.modules = new Map(modules.map((m) => [m.name, m]));
     const incoming = new Map<string, IncomingRelation[]>();
     for (const module of modules) {
@@ -87,7 +101,7 @@ export class MetadataRegistry {
   }
 
   /** Compiles the given active modules and swaps the snapshot in one assignment. */
-  async replace(version: number, bundles: ModuleBundle[]): Promise<MetadataSnapshot> {
+  async replace(version: number, bundles: ModuleBundle[], workflows: WorkflowDefinition[] = []): Promise<MetadataSnapshot> {
     if (version < this.current.version) return this.current;
     const ajv = createRecordAjv();
     const changed: string[] = [];
@@ -98,7 +112,11 @@ export class MetadataRegistry {
       changed.push(bundle.definition.name);
       return compileModule(bundle, definitions, ajv);
     });
-    const next = new MetadataSnapshot(version, compiled);
+    const next = new MetadataSnapshot(
+      version,
+      compiled,
+      workflows.map((w) => compileWorkflow(w, definitions.get(w.module)!)),
+    );
     this.current = next;
     if (changed.length > 0) this.logger.log(`Metadata ${version}: compiled ${changed.join(', ')}`);
     for (const listener of this.listeners) await listener(next, changed);

@@ -96,7 +96,7 @@ export class MetadataService implements OnModuleInit, OnModuleDestroy {
     return this.reloading.run(async () => {
       const setVersion = await this.versions.currentSetVersion();
       const rows = await this.versions.listAllActive();
-      const { modules, layouts, rules, problems } = validateMetadataSet(rows.map(toSource));
+      const { modules, layouts, rules, workflows, problems } = validateMetadataSet(rows.map(toSource));
       // Stored metadata was valid when published; if it is not now, say so but keep serving what compiles.
       if (problems.length > 0) this.logger.error(`Active metadata has problems:\n${formatProblems(problems)}`);
       const bundleVersion = (name: string) => rows.filter((r) => r.name === name).reduce((max, r) => Math.max(max, r.id), 0);
@@ -109,6 +109,7 @@ export class MetadataService implements OnModuleInit, OnModuleDestroy {
           rules: rules.get(definition.name),
           version: bundleVersion(definition.name),
         })),
+        workflows,
       );
     });
   }
@@ -171,7 +172,7 @@ export class MetadataService implements OnModuleInit, OnModuleDestroy {
 
   private candidate(kind: MetadataKind, name: string, body: unknown): MetadataSource[] {
     const others = this.active.filter((r) => !(r.kind === kind && r.name === name)).map(toSource);
-    return [...others, { kind, name, file: fileOf(kind, name), body }];
+    return [...others, { kind, name, file: fileOf(kind, name, body), body }];
   }
 
   private async announce(): Promise<void> {
@@ -180,7 +181,7 @@ export class MetadataService implements OnModuleInit, OnModuleDestroy {
 }
 
 function toSource(row: MetadataVersionRow): MetadataSource {
-  return { kind: row.kind, name: row.name, file: fileOf(row.kind, row.name), body: row.body };
+  return { kind: row.kind, name: row.name, file: fileOf(row.kind, row.name, row.body), body: row.body };
 }
 
 function toView(row: MetadataVersionRow): MetadataVersionView {
