@@ -60,7 +60,11 @@ const PLAIN_FIELDS: Record<string, Record<string, unknown>> = {
 const FORMULA_FIELDS: Record<string, Record<string, unknown>> = {
   f_net: { type: 'currency', label: label('Net', 'Netto'), formula: 'quantity * unit_price' },
   f_discount_amount: { type: 'currency', label: label('Discount amount', 'Rabattbelopp'), formula: 'f_net * discount / 100' },
-  f_net_after_discount: { type: 'currency', label: label('Net after discount', 'Netto efter rabatt'), formula: 'f_net - f_discount_amount' },
+  f_net_after_discount: {
+    type: 'currency',
+    label: label('Net after discount', 'Netto efter rabatt'),
+    formula: 'f_net - f_discount_amount',
+  },
   f_vat: { type: 'currency', label: label('VAT', 'Moms'), formula: 'f_net_after_discount * vat_rate / 100' },
   f_gross: { type: 'currency', label: label('Gross', 'Brutto'), formula: 'f_net_after_discount + f_vat' },
   f_lines_total: { type: 'currency', label: label('Lines total', 'Radsumma'), formula: '$sum(lines.(quantity * price))' },
@@ -109,14 +113,24 @@ const FORMULA_FIELDS: Record<string, Record<string, unknown>> = {
  * and two `expression` conditions. With {@link recordInput} six of them hold.
  */
 export const RICH_RULES: Array<Record<string, unknown>> = [
-  { id: 'closed_needs_reason', when: { field: 'status', op: 'eq', value: 'closed' }, show: ['closed_reason'], require: ['closed_reason'], onHide: 'clear' },
+  {
+    id: 'closed_needs_reason',
+    when: { field: 'status', op: 'eq', value: 'closed' },
+    show: ['closed_reason'],
+    require: ['closed_reason'],
+    onHide: 'clear',
+  },
   { id: 'on_hold_needs_notes', when: { field: 'status', op: 'eq', value: 'on_hold' }, require: ['notes'] },
   { id: 'urgent_needs_phone', when: { field: 'priority', op: 'eq', value: 'urgent' }, require: ['phone'] },
   { id: 'expensive_needs_notes', when: { field: 'unit_price', op: 'gt', value: 10000 }, require: ['notes'] },
   { id: 'confidential_hides_website', when: { field: 'confidential', op: 'eq', value: true }, hide: ['website'] },
   { id: 'closed_is_frozen', when: { field: 'status', op: 'in', value: ['closed'] }, readOnly: ['name', 'code', 'quantity', 'unit_price'] },
   { id: 'inactive_status_options', when: { field: 'active', op: 'eq', value: false }, options: { status: ['on_hold', 'closed'] } },
-  { id: 'services_priorities', when: { field: 'category', op: 'eq', value: 'services' }, options: { priority: ['normal', 'high', 'urgent'] } },
+  {
+    id: 'services_priorities',
+    when: { field: 'category', op: 'eq', value: 'services' },
+    options: { priority: ['normal', 'high', 'urgent'] },
+  },
   {
     id: 'big_active_needs_end',
     when: {
@@ -149,10 +163,7 @@ export const RICH_RULES: Array<Record<string, unknown>> = [
   {
     id: 'foreign_hides_vat',
     when: {
-      all: [
-        { not: { field: 'country', op: 'in', value: ['SE', 'NO', 'DK', 'FI'] } },
-        { field: 'country', op: 'notEmpty' },
-      ],
+      all: [{ not: { field: 'country', op: 'in', value: ['SE', 'NO', 'DK', 'FI'] } }, { field: 'country', op: 'notEmpty' }],
     },
     hide: ['vat_rate'],
   },

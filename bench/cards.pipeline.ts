@@ -39,8 +39,6 @@ export interface PipelineResult {
   name: string;
   plain: Distribution;
   rich: Distribution;
-  /** Median of the per-iteration differences rich − plain (paired, as the calls are interleaved). */
-  pairedMedian: number;
 }
 
 /** Milliseconds. */
@@ -52,7 +50,14 @@ export function distribution(samples: number[]): Distribution {
 
 /** Runs one `prepareWrite` and returns its duration in ms; throws when the save would be refused. */
 async function timeOnce(module: CompiledModule, input: Data, current: Data | null): Promise<number> {
-  const args: WriteInput = { module, input, current, id: current ? '00000000-0000-4000-8000-000000000001' : undefined, ctx: BENCH_CONTEXT, reader: EMPTY_READER };
+  const args: WriteInput = {
+    module,
+    input,
+    current,
+    id: current ? '00000000-0000-4000-8000-000000000001' : undefined,
+    ctx: BENCH_CONTEXT,
+    reader: EMPTY_READER,
+  };
   const start = performance.now();
   const result = await prepareWrite(args);
   const elapsed = performance.now() - start;
@@ -97,7 +102,6 @@ export async function comparePipelines(
     name: testCase.name,
     plain: distribution(plainSamples),
     rich: distribution(richSamples),
-    pairedMedian: distribution(richSamples.map((r, i) => r - plainSamples[i])).median,
   };
 }
 

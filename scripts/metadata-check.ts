@@ -28,7 +28,7 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   const count = (kind: string) => sources.filter((s) => s.kind === kind).length;
-  console.log(`${modules} modules, ${count('layout')} layouts and ${count('rules')} rule files OK`);
+  console.log(`${modules} modules, ${count('layout')} layouts, ${count('rules')} rule files and ${count('workflow')} workflows OK`);
   return 0;
 }
 

@@ -7,11 +7,17 @@ import { DOCS_ASSETS_PATH } from './api/openapi.controller';
 import { swaggerUiAssetsDir } from './api/docs.page';
 import { bodyPipeline } from './common/body.middleware';
 import { ProblemFilter } from './common/problem.filter';
-import type { AppConfig } from './config/app.config';
+import type { INestApplicationContext } from '@nestjs/common';
+import { ConfigException, type AppConfig } from './config/app.config';
 import { AppModule } from './app.module';
 
 /** Builds the HTTP application (not yet listening); used by `main.ts` and by the tests. */
 export async function createApp(config: AppConfig, options: { logger?: false } = {}): Promise<NestExpressApplication> {
+  if (config.processRole === 'worker') {
+    throw new ConfigException([
+      'PROCESS_ROLE=worker runs no HTTP server: start it with `npm run start:worker` (or use PROCESS_ROLE=all or api)',
+    ]);
+  }
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
     bodyParser: false,
     abortOnError: false,
@@ -41,6 +47,24 @@ export async function createApp(config: AppConfig, options: { logger?: false } =
     await app.init();
   } catch (error) {
     // A failed start (e.g. invalid metadata) must still release the database.
+    await app.close().catch(() => undefined);
+    throw error;
+  }
+  return app;
+}
+
+/**
+ * Builds the engine without HTTP, for a queue worker process (`worker.ts`): the same modules, so
+ * every job handler is registered, and the queue starts its worker at bootstrap.
+ */
+export async function createWorkerContext(config: AppConfig, options: { logger?: false } = {}): Promise<INestApplicationContext> {
+  const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), {
+    abortOnError: false,
+    logger: options.logger ?? [config.logLevel, ...higherLevels(config.logLevel)],
+  });
+  try {
+    await app.init();
+  } catch (error) {
     await app.close().catch(() => undefined);
     throw error;
   }

@@ -5,6 +5,7 @@ import type { AppConfig } from './config/app.config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthController } from './health/health.controller';
+import { MailModule } from './mail/mail.module';
 import { MetadataModule } from './metadata/metadata.module';
 import { QueueModule } from './queue/queue.module';
 import { RecordsModule } from './records/records.module';
@@ -26,6 +27,7 @@ export class AppModule {
         MetadataModule,
         ApiModule,
         HealthModule,
+        MailModule,
         RecordsModule,
       ],
     };

@@ -13,10 +13,25 @@ export interface AppConfig {
   databaseSchema: string;
   /** PGlite data directory, or `memory://` for a throw-away database. */
   dataDir: string;
+  /** Redis for the job queue (BullMQ); unset means the in-process queue. */
   redisUrl?: string;
+  /**
+   * What this process runs (`PROCESS_ROLE`): `all` (HTTP and queue workers, the default), `api` (HTTP;
+   * jobs are queued for worker processes) or `worker` (queue workers, no HTTP: `npm run start:worker`).
+   * `api` and `worker` need `REDIS_URL`: the in-process queue cannot hand jobs to another process.
+   */
+  processRole: ProcessRole;
+  /** Jobs one worker process runs at once (`QUEUE_CONCURRENCY`, BullMQ). */
+  queueConcurrency: number;
   adminApiKey?: string;
   smtpUrl?: string;
+  /** The `From` of outgoing mail (`MAIL_FROM`). */
+  mailFrom: string;
   chromiumPath?: string;
+  /** Signs every webhook (HMAC-SHA256); webhooks are refused without it. */
+  webhookSecret?: string;
+  /** Hosts webhooks may reach although they resolve to private, loopback or link-local addresses. */
+  webhookAllowedHosts: string[];
   logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
   /** Project root: where `modules/`, `metadata/` and `templates/` are read from. */
   rootDir: string;
@@ -31,6 +46,8 @@ export class ConfigException extends Error {
 }
 
 const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
+export const PROCESS_ROLES = ['all', 'api', 'worker'] as const;
+export type ProcessRole = (typeof PROCESS_ROLES)[number];
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<AppConfig> = {}): AppConfig {
   const problems: string[] = [];
@@ -63,6 +80,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const schema = env.DATABASE_SCHEMA ?? 'public';
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) problems.push(`DATABASE_SCHEMA must be a lower-case SQL identifier, got "${schema}"`);
   const adminApiKey = env.ADMIN_API_KEY || undefined;
+  const processRole = (env.PROCESS_ROLE || 'all') as ProcessRole;
+  if (!PROCESS_ROLES.includes(processRole))
+    problems.push(`PROCESS_ROLE must be one of ${PROCESS_ROLES.join(', ')}, got "${env.PROCESS_ROLE}"`);
   if (adminApiKey !== undefined && adminApiKey.length < 16) problems.push('ADMIN_API_KEY must be at least 16 characters long');
 
   const config: AppConfig = {
@@ -71,14 +91,29 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     databaseSchema: schema,
     dataDir: env.DATA_DIR === 'memory://' ? 'memory://' : resolve(env.DATA_DIR || './data'),
     redisUrl: url('REDIS_URL', ['redis:', 'rediss:']),
+    processRole,
+    queueConcurrency: int('QUEUE_CONCURRENCY', 8, 1, 256),
     adminApiKey,
     smtpUrl: url('SMTP_URL', ['smtp:', 'smtps:']),
+    mailFrom: env.MAIL_FROM || 'metacrm <no-reply@localhost>',
     chromiumPath: env.CHROMIUM_PATH || undefined,
+    webhookSecret: env.WEBHOOK_SECRET || undefined,
+    webhookAllowedHosts: (env.WEBHOOK_ALLOWED_HOSTS ?? '')
+      .split(',')
+      .map((h) => h.trim())
+      .filter(Boolean),
     logLevel,
     rootDir: resolve(env.CRM_ROOT_DIR || projectRoot()),
     bodyLimitBytes: int('BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     ...overrides,
   };
+  if ((config.processRole === 'api' || config.processRole === 'worker') && !config.redisUrl) {
+    problems.push(
+      config.processRole === 'api'
+        ? 'PROCESS_ROLE=api needs REDIS_URL: without Redis the job queue runs inside each process, so an API process that runs no workers would queue jobs nobody runs'
+        : 'PROCESS_ROLE=worker needs REDIS_URL: without Redis the job queue runs inside each process, so a separate worker process would get no jobs',
+    );
+  }
   if (problems.length > 0) throw new ConfigException(problems);
   return config;
 }

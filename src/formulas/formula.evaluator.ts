@@ -42,7 +42,7 @@ export async function applyFormulas(
   creating: boolean,
 ): Promise<Data> {
   if (formulas.record.length === 0 && formulas.lines.size === 0 && (!creating || formulas.defaults.length === 0)) return data;
-  const bindings = makeBindings(module, data, context);
+  const bindings = recordBindings(module, data, context);
   if (creating) {
     for (const formula of formulas.defaults) {
       if (data[formula.field] === undefined || data[formula.field] === null) {
@@ -71,7 +71,8 @@ export async function applyFormulas(
   return data;
 }
 
-function makeBindings(module: ModuleDefinition, data: Data, context: FormulaContext): Record<string, unknown> {
+/** The bindings every expression over a record gets: $record, $old, $now(), $user and the record functions. */
+export function recordBindings(module: ModuleDefinition, data: Data, context: FormulaContext): Record<string, unknown> {
   const { reader, id } = context;
   return {
     // $now() and $millis() are jsonata's own functions, fixed to the moment of the save.

@@ -1,5 +1,15 @@
 import { Logger } from '@nestjs/common';
+import { assertCronPattern, nextCronTick } from './cron-schedule';
 import { JOB_NAMES, type JobHandler, type JobName, type JobPayloads, type JobQueue } from './job-queue';
+
+interface Schedule {
+  cron: string;
+  name: JobName;
+  payload: unknown;
+  /** The tick the timer waits for (epoch ms). */
+  due: number;
+  timer?: NodeJS.Timeout;
+}
 
 interface QueuedJob {
   name: JobName;
@@ -17,12 +27,15 @@ const BASE_DELAY_MS = 100;
  * this process, a few at a time, with retries and exponential backoff. Work that
  * must survive a crash is kept in the database (the outbox, the jobs table) and
  * re-enqueued at start, so losing this in-memory queue loses nothing.
+ * Schedules are timers in this process (there is no other process to share
+ * ticks with); their owners register them again at every start.
  */
 export class InProcessQueueDriver implements JobQueue {
   private readonly logger = new Logger('InProcessQueue');
   private readonly handlers = new Map<JobName, JobHandler<JobName>>();
   private readonly pending: QueuedJob[] = [];
   private readonly keys = new Set<string>();
+  private readonly schedules = new Map<string, Schedule>();
   private running = 0;
   private delayed = 0;
   private closed = false;
@@ -39,6 +52,38 @@ export class InProcessQueueDriver implements JobQueue {
   assertComplete(): void {
     const missing = JOB_NAMES.filter((name) => !this.handlers.has(name));
     if (missing.length > 0) throw new Error(`Jobs without a handler: ${missing.join(', ')}`);
+  }
+
+  // Jobs run as soon as they are queued (handlers are registered in constructors, before any enqueue).
+  async start(): Promise<void> {
+    this.assertComplete();
+  }
+
+  async schedule<N extends JobName>(id: string, cron: string, name: N, payload: JobPayloads[N]): Promise<void> {
+    assertCronPattern(cron);
+    await this.unschedule(id);
+    if (this.closed) return;
+    const schedule: Schedule = { cron, name, payload, due: Date.now() };
+    this.schedules.set(id, schedule);
+    this.arm(id, schedule);
+  }
+
+  async unschedule(id: string): Promise<void> {
+    const schedule = this.schedules.get(id);
+    if (!schedule) return;
+    clearTimeout(schedule.timer);
+    this.schedules.delete(id);
+  }
+
+  /** Waits for the tick after the last one (never the same tick twice, even if a timer fires a little early). */
+  private arm(id: string, schedule: Schedule): void {
+    schedule.due = nextCronTick(schedule.cron, Math.max(Date.now(), schedule.due));
+    schedule.timer = setTimeout(() => {
+      if (this.closed || this.schedules.get(id) !== schedule) return;
+      void this.enqueue(schedule.name, schedule.payload as JobPayloads[JobName]);
+      this.arm(id, schedule);
+    }, schedule.due - Date.now());
+    schedule.timer.unref();
   }
 
   async enqueue<N extends JobName>(name: N, payload: JobPayloads[N], key?: string): Promise<void> {
@@ -59,6 +104,7 @@ export class InProcessQueueDriver implements JobQueue {
   async close(): Promise<void> {
     this.closed = true;
     this.pending.length = 0;
+    for (const id of [...this.schedules.keys()]) await this.unschedule(id);
     await new Promise<void>((resolve) => {
       const check = () => (this.running === 0 ? resolve() : setTimeout(check, 10));
       check();

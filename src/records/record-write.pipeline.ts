@@ -48,7 +48,7 @@ export async function prepareWrite({ module, input, current, id, ctx, reader, no
     return { data: current ? { ...current } : {}, states, errors };
   }
   const errors: FieldError[] = [];
-  if (current) {
+  if (current && Object.keys(input).length > 0) {
     // Read-only is judged on the stored record: the state the user was looking at.
     const before = await evaluateFieldStates(module.definition, module.rules, { record: current, old: null, now, user });
     for (const field of Object.keys(input)) {

@@ -1,5 +1,5 @@
 /** Polls `probe` until it returns a value that `done` accepts, or fails after `timeoutMs`. */
-export async function eventually<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 5000): Promise<T> {
+export async function eventually<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 10000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last = await probe();
   while (!done(last)) {
