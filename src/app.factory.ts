@@ -24,6 +24,8 @@ export async function createApp(config: AppConfig, options: { logger?: false } =
     logger: options.logger ?? [config.logLevel, ...higherLevels(config.logLevel)],
   });
   app.disable('x-powered-by');
+  // Records carry their own ETag (the version); hashing every list body for one would be wasted work.
+  app.set('etag', false);
   app.use(DOCS_ASSETS_PATH, express.static(swaggerUiAssetsDir(), { index: false, fallthrough: false }));
   for (const handler of bodyPipeline(config.bodyLimitBytes)) app.use(handler);
   app.useGlobalFilters(new ProblemFilter());

@@ -4,9 +4,9 @@ import { ConfigException, loadConfig } from '../src/config/app.config';
 import { BullmqQueueDriver } from '../src/queue/bullmq-queue.driver';
 import { InProcessQueueDriver } from '../src/queue/in-process-queue.driver';
 import { JOB_QUEUE } from '../src/queue/job-queue';
-import { redactRedisUrl } from '../src/queue/resp-redis.client';
+import { redactRedisUrl } from '../src/queue/redis-connection';
 import { account, createRecord } from './support/factories';
-import { describeIfService, redisAvailable, TEST_REDIS_URL } from './support/redis';
+import { describeIfService, redisAvailable, removeQueue, TEST_REDIS_URL } from './support/redis';
 import { startTestApp, type TestApp } from './support/test-app';
 import { eventually } from './support/wait';
 
@@ -65,7 +65,11 @@ for (const { name, available, redisUrl, driver } of drivers) {
     beforeAll(async () => {
       t = await startTestApp({ redisUrl });
     });
-    afterAll(() => t?.close());
+    afterAll(async () => {
+      const queue = t?.app.get(JOB_QUEUE);
+      await t?.close();
+      if (queue instanceof BullmqQueueDriver) await removeQueue(queue.queueName);
+    });
     const get = async (module: string, id: string) => (await t.http.get(`/api/v1/${module}/${id}`).set('Authorization', t.auth)).body.data;
 
     it(`runs on the ${name} driver`, () => {
@@ -96,7 +100,9 @@ describeIfService(
     });
     afterAll(async () => {
       await worker?.close();
+      const queue = api?.app.get(JOB_QUEUE);
       await api?.close();
+      if (queue instanceof BullmqQueueDriver) await removeQueue(queue.queueName);
     });
     const get = async (module: string, id: string) =>
       (await api.http.get(`/api/v1/${module}/${id}`).set('Authorization', api.auth)).body.data;

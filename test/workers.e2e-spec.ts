@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { JobRepository } from '../src/jobs/job.repository';
 import { BullmqQueueDriver } from '../src/queue/bullmq-queue.driver';
 import { JOB_QUEUE, type JobQueue } from '../src/queue/job-queue';
-import { redactRedisUrl, RespRedisClient } from '../src/queue/resp-redis.client';
+import { createRedis, redactRedisUrl } from '../src/queue/redis-connection';
 import { account } from './support/factories';
-import { describeIfService, redisAvailable, TEST_REDIS_URL } from './support/redis';
+import { describeIfService, redisAvailable, removeQueue, TEST_REDIS_URL } from './support/redis';
 import { startTestApp, type TestApp } from './support/test-app';
 import { eventually } from './support/wait';
 
@@ -79,7 +79,9 @@ describeIfService(
 
     afterAll(async () => {
       for (const { child } of workers) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      const queue = t?.app.get(JOB_QUEUE);
       await t?.close();
+      if (queue instanceof BullmqQueueDriver) await removeQueue(queue.queueName);
     });
 
     it(`runs each of ${JOBS} jobs queued by another process exactly once`, async () => {
@@ -101,7 +103,7 @@ describeIfService(
       expect(rows.map((row) => row.attempts)).toEqual(Array(JOBS).fill(1));
 
       // Who ran them: each job one of the two worker processes, and each process some of the jobs.
-      const client = new RespRedisClient(TEST_REDIS_URL);
+      const client = createRedis(TEST_REDIS_URL);
       const bull = new Queue((queue as BullmqQueueDriver).queueName, { connection: client });
       try {
         const done = (await bull.getJobs(['completed'], 0, -1)).filter((job) => ids.includes((job.data as { jobId: string }).jobId));

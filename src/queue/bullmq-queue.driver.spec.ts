@@ -11,7 +11,8 @@ import {
   type BullmqQueueOptions,
 } from './bullmq-queue.driver';
 import { JOB_NAMES, type JobHandler, type JobName, type JobQueue } from './job-queue';
-import { redactRedisUrl, RespRedisClient } from './resp-redis.client';
+import type { Redis } from 'ioredis';
+import { createRedis, redactRedisUrl } from './redis-connection';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -65,7 +66,7 @@ describe(BullmqQueueDriver.name, () => {
 
   describeIfService(redisAvailable(), `Redis is not reachable at ${redactRedisUrl(TEST_REDIS_URL)}`, 'on a real Redis', () => {
     const open: JobQueue[] = [];
-    let client: RespRedisClient;
+    let client: Redis;
     const options = (queueName: string, overrides: Partial<BullmqQueueOptions> = {}): BullmqQueueOptions => ({
       redisUrl: TEST_REDIS_URL,
       queueName,
@@ -83,7 +84,7 @@ describe(BullmqQueueDriver.name, () => {
 
     beforeAll(() => {
       Logger.overrideLogger(false);
-      client = new RespRedisClient(TEST_REDIS_URL);
+      client = createRedis(TEST_REDIS_URL);
     });
     afterEach(async () => {
       for (const driver of open.splice(0)) await driver.close();

@@ -6,7 +6,8 @@ import { resolve } from 'node:path';
 import { ConfigException, type AppConfig } from '../config/app.config';
 import { assertCronPattern, CRON_TIME_ZONE } from './cron-schedule';
 import { JOB_NAMES, type JobHandler, type JobName, type JobPayloads, type JobQueue } from './job-queue';
-import { redactRedisUrl, RespRedisClient } from './resp-redis.client';
+import type { Redis } from 'ioredis';
+import { createRedis, redactRedisUrl } from './redis-connection';
 
 /** Retries after 200 ms, 400 ms, 800 ms, 1.6 s (exponential); then the job is `failed` and kept for inspection. */
 const JOB_OPTIONS = {
@@ -60,7 +61,7 @@ export class BullmqQueueDriver implements JobQueue {
 
   /** Connects, checks Redis (reachable, `maxmemory-policy noeviction`) and returns the driver; throws a {@link ConfigException} otherwise. */
   static async connect(options: BullmqQueueOptions): Promise<BullmqQueueDriver> {
-    const client = new RespRedisClient(options.redisUrl, { connectionName: `metacrm:${options.queueName}` });
+    const client = createRedis(options.redisUrl, `metacrm:${options.queueName}`);
     try {
       await checkRedis(client, options.redisUrl, options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS);
     } catch (error) {
@@ -71,7 +72,7 @@ export class BullmqQueueDriver implements JobQueue {
   }
 
   private constructor(
-    private readonly client: RespRedisClient,
+    private readonly client: Redis,
     private readonly options: BullmqQueueOptions,
   ) {
     // The queue shares this client (BullMQ leaves a caller's connection open); a worker duplicates it.
@@ -202,7 +203,7 @@ export function assertNoEviction(policy: string | undefined, redisUrl: string): 
   ]);
 }
 
-async function checkRedis(client: RespRedisClient, redisUrl: string, timeoutMs: number): Promise<void> {
+async function checkRedis(client: Redis, redisUrl: string, timeoutMs: number): Promise<void> {
   let lastError: Error | undefined;
   const onError = (error: Error) => (lastError = error);
   client.on('error', onError);

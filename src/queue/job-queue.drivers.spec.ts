@@ -4,7 +4,7 @@ import { BullmqQueueDriver } from './bullmq-queue.driver';
 import { CronPatternException } from './cron-schedule';
 import { InProcessQueueDriver } from './in-process-queue.driver';
 import { JOB_NAMES, type JobHandler, type JobName, type JobQueue } from './job-queue';
-import { redactRedisUrl } from './resp-redis.client';
+import { redactRedisUrl } from './redis-connection';
 
 /** The same behaviour, whichever driver: the port's contract. */
 const drivers: Array<{ name: string; available: boolean; create(): Promise<JobQueue> }> = [

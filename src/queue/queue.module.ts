@@ -5,7 +5,7 @@ import { InProcessQueueDriver } from './in-process-queue.driver';
 import { JOB_QUEUE, type JobQueue } from './job-queue';
 import { OutboxRelay } from './outbox.relay';
 import { OutboxRepository } from './outbox.repository';
-import { redactRedisUrl } from './resp-redis.client';
+import { redactRedisUrl } from './redis-connection';
 
 /**
  * The driver for this configuration: BullMQ when `REDIS_URL` is set (running a

@@ -35,7 +35,9 @@ const isEmpty = (value: unknown) => value === undefined || value === null || val
  * dynamic-field rules (required when visible, read-only, allowed options, values
  * of hidden fields cleared where a rule says so).
  */
-export async function prepareWrite({ module, input, current, id, ctx, reader, now = new Date() }: WriteInput): Promise<WriteResult> {
+export async function prepareWrite({ module, input: given, current, id, ctx, reader, now = new Date() }: WriteInput): Promise<WriteResult> {
+  // Formulas write into line rows: work on a copy, so the caller's body stays as it was sent.
+  const input = structuredClone(given);
   const user = { id: ctx.actorId, name: ctx.actorName };
   const formulaContext = { id, old: current, now, user, reader };
   if (!module.validateInput(input)) {

@@ -9,6 +9,7 @@ import { compileListQuery, DEFAULT_LIMIT, MAX_LIMIT } from './record-query.compi
 import { RECORD_COLUMNS, RecordRepository } from './record.repository';
 import { toApiRecord, toHistoryEntry, type ApiRecord, type HistoryEntry } from './record.view';
 import { RecordWriter } from './record.writer';
+import { RecordInsertBatcher } from './record-insert.batcher';
 
 export interface Page<T> {
   data: T[];
@@ -21,12 +22,16 @@ export interface Page<T> {
  */
 @Injectable()
 export class RecordService {
+  private readonly batcher: RecordInsertBatcher;
+
   constructor(
     private readonly registry: MetadataRegistry,
     private readonly records: RecordRepository,
     private readonly outbox: OutboxRepository,
     private readonly relay: OutboxRelay,
-  ) {}
+  ) {
+    this.batcher = new RecordInsertBatcher(records.db);
+  }
 
   /**
    * Runs `work` in one transaction with a {@link RecordWriter}; after commit the
@@ -44,17 +49,17 @@ export class RecordService {
   async create(ctx: RequestContext, moduleName: string, body: unknown): Promise<ApiRecord> {
     const snapshot = this.registry.snapshot();
     const module = snapshot.module(moduleName);
-    // With no relations to check, no formulas reading other records and no outbox events, a create is
-    // one statement and needs no transaction around it.
-    const single =
-      module.relations.length === 0 &&
-      module.formulas.dependencies.length === 0 &&
-      !snapshot.dependents.has(module.name) &&
-      !snapshot.workflowsByModule.has(module.name);
-    const row = single
-      ? await new RecordWriter(this.records.db, ctx, snapshot, this.records, this.outbox).create(moduleName, body)
-      : await this.write(ctx, (writer) => writer.create(moduleName, body));
-    return toApiRecord(row);
+    if (RecordInsertBatcher.supports(module)) {
+      // A record that points at no other record needs no transaction: it is one (batched) statement.
+      const touched = new Set<string>();
+      const writer = new RecordWriter(this.records.db, ctx, snapshot, this.records, this.outbox, touched);
+      const row = await writer.createBatched(moduleName, body, this.batcher);
+      if (row) {
+        if (touched.size > 0) this.relay.kick();
+        return toApiRecord(row);
+      }
+    }
+    return toApiRecord(await this.write(ctx, (writer) => writer.create(moduleName, body)));
   }
 
   async get(ctx: RequestContext, moduleName: string, id: string): Promise<ApiRecord> {

@@ -13,6 +13,7 @@ import { isPlainObject, relationRefs, sameJson, type RecordData } from './record
 import { prepareWrite } from './record-write.pipeline';
 import { SqlRecordReader } from './record.reader';
 import type { RecordRepository, RecordRow } from './record.repository';
+import { RecordInsertBatcher, type OutboxEvent } from './record-insert.batcher';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -144,6 +145,22 @@ export class RecordWriter {
     after: RecordData | null,
     formulaDepth = 0,
   ): Promise<void> {
+    for (const event of this.eventsFor(module, id, op, before, after, formulaDepth)) {
+      await this.outbox.add(this.tx, event.topic, event.payload);
+      this.touched.add(module.name);
+    }
+  }
+
+  /** The outbox events a change of this module causes (none when nothing reads or watches it). */
+  eventsFor(
+    module: CompiledModule,
+    id: string,
+    op: RecordSavedEvent['op'],
+    before: RecordData | null,
+    after: RecordData | null,
+    formulaDepth = 0,
+  ): OutboxEvent[] {
+    const events: OutboxEvent[] = [];
     const causation = this.ctx.causation ?? [];
     if (this.snapshot.dependents.has(module.name)) {
       const relations: RecordChangedEvent['relations'] = {};
@@ -151,12 +168,11 @@ export class RecordWriter {
         if (relation.lines) continue;
         relations[relation.field] = [(before?.[relation.field] as string) ?? null, (after?.[relation.field] as string) ?? null];
       }
-      const event: RecordChangedEvent = { module: module.name, id, relations, depth: formulaDepth, causation };
-      await this.outbox.add(this.tx, RECORD_CHANGED, event);
-      this.touched.add(module.name);
+      const payload: RecordChangedEvent = { module: module.name, id, relations, depth: formulaDepth, causation };
+      events.push({ topic: RECORD_CHANGED, payload });
     }
     if (this.snapshot.workflowsByModule.has(module.name)) {
-      const event: RecordSavedEvent = {
+      const payload: RecordSavedEvent = {
         eventId: randomUUID(),
         module: module.name,
         id,
@@ -166,9 +182,27 @@ export class RecordWriter {
         causation,
         depth: causation.length,
       };
-      await this.outbox.add(this.tx, RECORD_SAVED, event);
-      this.touched.add(module.name);
+      events.push({ topic: RECORD_SAVED, payload });
     }
+    return events;
+  }
+
+  /**
+   * A create through the insert batcher (one statement, grouped with concurrent
+   * creates of the module): for records that point at no other record, so no
+   * related record needs locking in a transaction.
+   */
+  async createBatched(moduleName: string, body: unknown, batcher: RecordInsertBatcher): Promise<RecordRow | undefined> {
+    const module = this.snapshot.module(moduleName);
+    assertPermission(this.ctx, `${module.name}:create`);
+    const input = requireObject(module, body);
+    const { data, errors } = await prepareWrite({ module, input, current: null, ctx: this.ctx, reader: this.reader() });
+    if (errors.length > 0) throw new RecordValidationException(module.name, errors);
+    if (relationRefs(module, data).length > 0) return undefined;
+    const id = randomUUID();
+    const events = this.eventsFor(module, id, 'create', null, data);
+    if (events.length > 0) this.touched.add(module.name);
+    return batcher.insert(module, id, data, this.actor(), events);
   }
 
   private reader(): SqlRecordReader {

@@ -1,4 +1,6 @@
+import { Queue } from 'bullmq';
 import { spawnSync } from 'node:child_process';
+import { createRedis } from '../../src/queue/redis-connection';
 
 /** The Redis the queue tests use: `REDIS_URL`, or a local default. */
 export const TEST_REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
@@ -44,5 +46,17 @@ export function describeIfService(available: boolean, missing: string, name: str
   } else {
     console.warn(`Skipping "${name}": ${missing} (under CI=true this fails instead)`);
     describe.skip(name, body);
+  }
+}
+
+/** Deletes a test's BullMQ queue from Redis (a test app drops its schema, but the queue of that schema would stay). */
+export async function removeQueue(queueName: string): Promise<void> {
+  const client = createRedis(TEST_REDIS_URL);
+  const queue = new Queue(queueName, { connection: client });
+  try {
+    await queue.obliterate({ force: true });
+  } finally {
+    await queue.close();
+    await client.quit();
   }
 }

@@ -4,6 +4,9 @@ import request from 'supertest';
 import { createApp } from '../../src/app.factory';
 import { loadConfig, type AppConfig } from '../../src/config/app.config';
 import { DATABASE, type Database } from '../../src/database/database';
+import { BullmqQueueDriver } from '../../src/queue/bullmq-queue.driver';
+import { JOB_QUEUE, type JobQueue } from '../../src/queue/job-queue';
+import { removeQueue } from './redis';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
 
@@ -43,10 +46,13 @@ export async function startTestApp(overrides: Partial<AppConfig> = {}, options: 
     http: request(app.getHttpServer()),
     auth: `Bearer ${ADMIN_KEY}`,
     async close() {
+      const queue = app.get<JobQueue>(JOB_QUEUE);
       if (db.kind === 'postgres' && !options.keepSchema && config.databaseSchema !== 'public') {
         await db.query(`DROP SCHEMA IF EXISTS "${config.databaseSchema}" CASCADE`);
       }
       await app.close();
+      // The schema is gone; so must be its BullMQ queue, or every run would leave one behind in Redis.
+      if (queue instanceof BullmqQueueDriver && !options.keepSchema) await removeQueue(queue.queueName);
     },
   };
 }
