@@ -34,7 +34,6 @@ const CREATE_BODY = JSON.stringify({
   name: 'Bench opportunity',
   stage: 'qualification',
   amount: 12500,
-  probability: 40,
   lead_source: 'website',
   close_date: '2026-06-30',
 });

@@ -120,3 +120,39 @@ describe('entity cards', () => {
     });
   });
 });
+
+describe('publishing layouts', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t.close());
+
+  it('validates a layout against its module and applies a published one to the next card', async () => {
+    const current = (await t.http.get('/api/v1/admin/metadata/layouts/products').set('Authorization', t.auth)).body.data.body;
+    const bad = structuredClone(current);
+    bad.blocks[0].fields.push('colour', bad.blocks[0].fields[0]);
+    const rejected = await t.http.put('/api/v1/admin/metadata/layouts/products').set('Authorization', t.auth).send(bad);
+    expect(rejected.status).toBe(422);
+    const pointers = rejected.body.problems.map((p: { pointer: string }) => p.pointer);
+    const n = current.blocks[0].fields.length;
+    expect(pointers).toEqual(expect.arrayContaining([`/blocks/0/fields/${n}`, `/blocks/0/fields/${n + 1}`]));
+
+    const moved = structuredClone(current);
+    moved.blocks[0].label = { en: 'The product', sv: 'Produkten' };
+    expect((await t.http.put('/api/v1/admin/metadata/layouts/products').set('Authorization', t.auth).send(moved)).status).toBe(200);
+    const product = await createRecord(t, 'products', { name: 'Board' });
+    const card = await t.http.get(`/api/v1/products/${product.id}/card?lang=sv`).set('Authorization', t.auth);
+    expect(card.body.data.blocks[0].label).toBe('Produkten');
+    const versions = await t.http.get('/api/v1/admin/metadata/layouts/products/versions').set('Authorization', t.auth);
+    expect(versions.body.data.map((v: { version: number }) => v.version)).toEqual([2, 1]);
+  });
+
+  it('refuses a module change that would strand a layout field', async () => {
+    const module = (await t.http.get('/api/v1/admin/metadata/modules/products').set('Authorization', t.auth)).body.data.body;
+    delete module.fields.unit_price;
+    const res = await t.http.put('/api/v1/admin/metadata/modules/products').set('Authorization', t.auth).send(module);
+    expect(res.status).toBe(422);
+    expect(res.body.problems).toEqual(expect.arrayContaining([expect.objectContaining({ file: 'modules/products/layout.json' })]));
+  });
+});

@@ -235,6 +235,59 @@ describe('workflows', () => {
     });
   }, 40000);
 
+  it('delays a run and resumes it when the time comes', async () => {
+    await publish('product_delay', {
+      name: 'product_delay',
+      module: 'products',
+      trigger: 'create',
+      actions: [
+        { type: 'delay', seconds: 1 },
+        { type: 'updateFields', values: { description: "'reviewed after a pause'" } },
+      ],
+    });
+    const product = await createRecord(t, 'products', { name: 'Patient' });
+    const [waiting] = await eventually(
+      () => runsOf('products', product.id),
+      (runs) => runs[0]?.status === 'waiting',
+    );
+    expect(waiting.resumeAt).toEqual(expect.any(String));
+    await eventually(
+      () => get('products', product.id),
+      (p) => p.description === 'reviewed after a pause',
+    );
+    await publish('product_delay', {
+      name: 'product_delay',
+      module: 'products',
+      trigger: 'create',
+      enabled: false,
+      actions: [{ type: 'delay', seconds: 1 }],
+    });
+  });
+
+  it('runs the workflow of a save committed by a process that stopped before handing its event on', async () => {
+    const acc = await account(t, { city: 'Kiruna' });
+    const contact = await createRecord(t, 'contacts', { last_name: 'Crash', account: acc.id, city: 'Kiruna' });
+    // As if a process committed this change with its outbox event and died before the relay ran.
+    await t.db.query(`UPDATE records SET data = data || '{"city": "Gällivare"}' WHERE id = $1`, [acc.id]);
+    await t.db.query(`INSERT INTO outbox (topic, payload) VALUES ('record.saved', $1::jsonb)`, [
+      JSON.stringify({
+        eventId: '6f1c0e2a-5b7e-4a51-9d7c-2f8e4c1b9a10',
+        module: 'accounts',
+        id: acc.id,
+        op: 'update',
+        before: { name: acc.name, city: 'Kiruna' },
+        after: { name: acc.name, city: 'Gällivare' },
+        causation: [],
+        depth: 0,
+      }),
+    ]);
+    await eventually(
+      () => get('contacts', contact.id),
+      (c) => c.city === 'Gällivare',
+      10000,
+    );
+  });
+
   it('rejects invalid workflows at publish with pointers', async () => {
     const res = await publish('broken', {
       name: 'broken',

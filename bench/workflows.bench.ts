@@ -1,0 +1,437 @@
+/**
+ * `npm run bench:workflows`: saves that trigger a two-action workflow — how many per second, and how
+ * long from the save until its run is done — on the in-process queue and on BullMQ, in one run.
+ *
+ * Starts the engine twice in turn, with the in-process job queue and with BullMQ (REDIS_URL, default
+ * redis://127.0.0.1:6379), each on PostgreSQL when DATABASE_URL is set (schema bench_workflows_<driver>,
+ * dropped before and after, and its BullMQ queue removed) or on in-memory PGlite otherwise. Each
+ * engine gets two small modules, `bench_tickets` and `bench_notes`, and the workflow
+ * `bench_two_actions` (on create: updateFields on the ticket, then createRecord of a note linked back),
+ * published through the admin API. Then, per driver:
+ *
+ * 1. throughput: POST creates of tickets with autocannon (BENCH_CONNECTIONS=20, BENCH_SECONDS=10 s after
+ *    BENCH_WARMUP=2 s), then waits until every run is finished (BENCH_DRAIN_TIMEOUT=600 s): saves/s,
+ *    and how the runs kept up (runs done/s, backlog, insert→done under load);
+ * 2. latency, closed loop: BENCH_CLIENTS=10 clients send BENCH_SAVES=500 saves, each its next save as
+ *    soon as the last one answered; then waits for the runs. save→done = the run's `finished_at` minus
+ *    the time the POST was sent (client clock; the same machine clock as the database's);
+ * 3. latency, paced: BENCH_SAVES saves sent at a fixed BENCH_RATE=50 saves/s (an open loop, so the
+ *    queue is not saturated and the figure is the pipeline's own latency). BENCH_RATE=0 skips it.
+ *
+ * Prints saves/s and save→done p50/p95/p99 per driver, where the time goes (from the run's, steps' and
+ * outbox event's timestamps), and the verdict for the target: p95 <= 100 ms on BullMQ.
+ * BENCH_DRIVERS=in-process,bullmq picks drivers; BENCH_PROFILE=<dir> writes a CPU profile of the engine
+ * per phase; BENCH_LOG=1 shows the engine's error log. Without Redis the BullMQ leg is skipped (a
+ * failure under CI=true). Exits 1 when saves or runs failed.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { createApp } from '../src/app.factory';
+import { loadConfig, type AppConfig } from '../src/config/app.config';
+import { DATABASE, type Database } from '../src/database/database';
+import { bullmqQueueName } from '../src/queue/bullmq-queue.driver';
+import { JOB_QUEUE, type JobQueue } from '../src/queue/job-queue';
+import { createRedis, redactRedisUrl } from '../src/queue/redis-connection';
+import { CpuProfiler } from './cpu-profiler';
+import { failureShare } from './cards.report';
+import { LoadGenerator } from './load.worker';
+import { postgresSql, type RawSql } from './raw-sql';
+import { SaveClient, type SaveRun, type SaveSpec } from './workflows.client';
+import { NOTES, NOTES_MODULE, ticketInput, TICKETS, TICKETS_MODULE, TWO_ACTIONS_WORKFLOW, WORKFLOW } from './workflows.metadata';
+import {
+  latencyResult,
+  mainTable,
+  ms,
+  P95_TARGET_MS,
+  segmentTable,
+  throughputResult,
+  throughputTable,
+  timelines,
+  type DriverResult,
+  type LatencyResult,
+} from './workflows.report';
+
+const DRIVERS = ['in-process', 'bullmq'] as const;
+type Driver = (typeof DRIVERS)[number];
+
+function intEnv(name: string, fallback: number, min = 1): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got "${raw}"`);
+  return value;
+}
+
+/** BENCH_DRIVERS=bullmq measures one driver (default: both, in-process first). */
+function driversToRun(): Driver[] {
+  const raw = process.env.BENCH_DRIVERS;
+  if (!raw) return [...DRIVERS];
+  const names = raw.split(',').map((d) => d.trim());
+  const unknown = names.filter((d) => !(DRIVERS as readonly string[]).includes(d));
+  if (unknown.length > 0) throw new Error(`BENCH_DRIVERS: unknown driver(s) ${unknown.join(', ')}; use ${DRIVERS.join(', ')}`);
+  return names as Driver[];
+}
+
+/** The project root (metadata/ lives there), also when the bench was compiled outside the repository. */
+function projectRoot(): string {
+  if (process.env.CRM_ROOT_DIR) return process.env.CRM_ROOT_DIR;
+  for (const start of [__dirname, process.cwd()]) {
+    let dir = start;
+    while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+    if (existsSync(join(dir, 'metadata', 'schema', 'workflow.schema.json'))) return dir;
+  }
+  throw new Error('cannot find the project root (metadata/schema/workflow.schema.json); set CRM_ROOT_DIR');
+}
+
+const loadText = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' / ');
+const log = (line = '') => process.stdout.write(`${line}\n`);
+const sleep = (msec: number) => new Promise((done) => setTimeout(done, msec));
+
+interface Settings {
+  databaseUrl?: string;
+  redisUrl: string;
+  seconds: number;
+  warmup: number;
+  connections: number;
+  clients: number;
+  saves: number;
+  rate: number;
+  warmupSaves: number;
+  drainTimeoutMs: number;
+  profileDir?: string;
+}
+
+async function main(): Promise<number> {
+  const settings: Settings = {
+    databaseUrl: process.env.DATABASE_URL || undefined,
+    redisUrl: process.env.REDIS_URL || 'redis://127.0.0.1:6379',
+    seconds: intEnv('BENCH_SECONDS', 10),
+    warmup: intEnv('BENCH_WARMUP', 2, 0),
+    connections: intEnv('BENCH_CONNECTIONS', 20),
+    clients: intEnv('BENCH_CLIENTS', 10),
+    saves: intEnv('BENCH_SAVES', 500),
+    rate: intEnv('BENCH_RATE', 50, 0),
+    warmupSaves: intEnv('BENCH_WARMUP_SAVES', 200, 0),
+    drainTimeoutMs: intEnv('BENCH_DRAIN_TIMEOUT', 600) * 1000,
+    profileDir: process.env.BENCH_PROFILE || undefined,
+  };
+  const drivers = driversToRun();
+  const ci = process.env.CI === 'true';
+  const redis = drivers.includes('bullmq') ? await probeRedis(settings.redisUrl) : undefined;
+  const queueConcurrency = loadConfig(process.env, { adminApiKey: undefined }).queueConcurrency;
+
+  log(
+    `workflows bench: ${settings.databaseUrl ? 'PostgreSQL (schema bench_workflows_<driver>)' : 'embedded PGlite, in memory'}, ` +
+      `node ${process.version}`,
+  );
+  log(`${cpus().length} cores (${cpus()[0]?.model.trim()}); load average before the run: ${loadText()}`);
+  log(`note: these ${cpus().length} cores are shared by the load generator and the latency client (child processes), the engine,`);
+  log(
+    `      ${settings.databaseUrl ? 'PostgreSQL' : 'PGlite (in the engine process)'} and Redis; absolute figures are lower than on separate machines.`,
+  );
+  log(
+    `workflow ${WORKFLOW} on ${TICKETS} (on create: updateFields status + counter, then createRecord in ${NOTES} linked back); ` +
+      `queue workers: in-process 2 at a time, BullMQ concurrency ${queueConcurrency} (QUEUE_CONCURRENCY)`,
+  );
+  log(
+    `phases per driver: ${settings.warmupSaves} warm-up saves; autocannon -c ${settings.connections} for ${settings.seconds} s ` +
+      `after ${settings.warmup} s warm-up, then drain; closed loop ${settings.clients} clients x ${settings.saves} saves` +
+      (settings.rate > 0 ? `; paced ${settings.rate} saves/s x ${settings.saves} saves` : ''),
+  );
+  log();
+
+  const results: DriverResult[] = [];
+  const load = LoadGenerator.start();
+  const client = SaveClient.start();
+  let problems = 0;
+  try {
+    for (const driver of drivers) {
+      if (driver === 'bullmq' && !redis) {
+        const reason = `Redis at ${redactRedisUrl(settings.redisUrl)} is unreachable`;
+        log(`${ci ? 'ERROR' : 'SKIP'}  BullMQ leg: ${reason}${ci ? ' (CI=true: Redis is required)' : ' (start Redis or set REDIS_URL)'}`);
+        results.push({ driver, skipped: reason, latency: [] });
+        if (ci) problems++;
+        continue;
+      }
+      log(`== ${driver} ==`);
+      const result = await runDriver(driver, settings, load, client, redis);
+      results.push(result);
+      log();
+    }
+  } finally {
+    await load.stop();
+    await client.stop();
+    redis?.disconnect();
+  }
+
+  log(mainTable(results));
+  log("(saves/s: autocannon POST creates; save→done: run finished_at − POST sent, completed runs; closed loop = the issue's");
+  log(' "same run" latency with moderate concurrency, paced = an open loop below saturation)');
+  log();
+  log(throughputTable(results));
+  log();
+  log(segmentTable(results.filter((r) => !r.skipped)));
+  for (const r of results)
+    for (const l of r.latency) if (l.redis) log(`Redis commands per save, ${r.driver}, ${l.label} (most called): ${l.redis.top}`);
+  log();
+  const bull = results.find((r) => r.driver === 'bullmq');
+  if (!bull || bull.skipped) {
+    log(`SKIP  save→done p95 <= ${P95_TARGET_MS} ms on BullMQ: the BullMQ leg did not run`);
+  } else {
+    for (const l of bull.latency) {
+      const pass = l.total.p95 <= P95_TARGET_MS && l.completed > 0;
+      log(
+        `${pass ? 'PASS' : 'FAIL'}  save→done p95 on BullMQ, ${l.label}: ${ms(l.total.p95)} (target <= ${P95_TARGET_MS} ms; p50 ${ms(l.total.p50)})`,
+      );
+    }
+  }
+  log(`load average after the runs: ${loadText()}`);
+
+  for (const r of results) {
+    if (r.skipped) continue;
+    const t = r.throughput;
+    if (t && failureShare(t.http) > 0.01) {
+      log(
+        `ERROR  ${r.driver}: ${(failureShare(t.http) * 100).toFixed(1)}% of the autocannon saves failed ${JSON.stringify(t.http.statusCodes)}`,
+      );
+      problems++;
+    }
+    if (t && (t.failed > 0 || t.unfinished > 0)) {
+      log(`ERROR  ${r.driver}: ${t.failed} runs failed and ${t.unfinished} did not finish after the autocannon load`);
+      problems++;
+    }
+    for (const l of r.latency) {
+      if (l.ok < l.saves || l.failed > 0 || l.unfinished > 0) {
+        log(`ERROR  ${r.driver}, ${l.label}: ${l.saves - l.ok} saves failed, ${l.failed} runs failed, ${l.unfinished} did not finish`);
+        problems++;
+      }
+    }
+  }
+  return problems > 0 ? 1 : 0;
+}
+
+async function runDriver(driver: Driver, s: Settings, load: LoadGenerator, client: SaveClient, redis?: Redis): Promise<DriverResult> {
+  const schema = `bench_workflows_${driver === 'bullmq' ? 'bullmq' : 'inprocess'}`;
+  const adminKey = `bench-${randomBytes(16).toString('hex')}`;
+  let adminSql: RawSql | undefined;
+  let app: NestExpressApplication | undefined;
+  let profiler: CpuProfiler | undefined;
+  let queueName: string | undefined;
+  try {
+    if (s.databaseUrl) {
+      adminSql = postgresSql(s.databaseUrl, 'public', 1);
+      await adminSql.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    }
+    const config: AppConfig = loadConfig(process.env, {
+      databaseUrl: s.databaseUrl,
+      databaseSchema: s.databaseUrl ? schema : 'public',
+      dataDir: 'memory://',
+      redisUrl: driver === 'bullmq' ? s.redisUrl : undefined,
+      processRole: 'all',
+      adminApiKey: adminKey,
+      logLevel: 'error',
+      rootDir: projectRoot(),
+    });
+    if (driver === 'bullmq' && s.databaseUrl) {
+      // A queue of a PostgreSQL schema outlives the process: remove what a crashed earlier run left.
+      queueName = bullmqQueueName(config);
+      await removeQueue(s.redisUrl, queueName);
+    }
+    app = await createApp(config, process.env.BENCH_LOG === '1' ? {} : { logger: false });
+    await app.listen(0, '127.0.0.1');
+    const url = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+    const headers = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' };
+    const db = app.get<Database>(DATABASE);
+    const queue = app.get<JobQueue>(JOB_QUEUE);
+    const api = apiClient(url, headers);
+
+    await api('PUT', `/api/v1/admin/metadata/modules/${TICKETS}`, TICKETS_MODULE);
+    await api('PUT', `/api/v1/admin/metadata/modules/${NOTES}`, NOTES_MODULE);
+    await api('PUT', `/api/v1/admin/metadata/workflows/${WORKFLOW}`, TWO_ACTIONS_WORKFLOW);
+    await sanityCheck(api, db, queue, s.drainTimeoutMs);
+
+    const savesUrl = `${url}/api/v1/${TICKETS}`;
+    const saves = (phase: string, spec: Pick<SaveSpec, 'mode' | 'clients' | 'rate' | 'saves'>) =>
+      client.run({ url: savesUrl, headers, body: ticketInput(phase), ...spec });
+    if (s.warmupSaves > 0) {
+      log(`  warm-up: ${s.warmupSaves} saves...`);
+      await saves('warmup', { mode: 'closed', clients: s.clients, saves: s.warmupSaves });
+      await drain(db, queue, s.drainTimeoutMs);
+    }
+
+    profiler = await CpuProfiler.start(s.profileDir ? join(s.profileDir, driver) : undefined);
+    const around = <T>(name: string, work: () => Promise<T>) => (profiler ? profiler.around(name, work) : work());
+
+    log(`  throughput: autocannon -c ${s.connections}, ${s.seconds} s after ${s.warmup} s warm-up...`);
+    const http = await around('load', () =>
+      load.run({
+        url: savesUrl,
+        method: 'POST',
+        headers,
+        body: JSON.stringify(ticketInput('load')),
+        connections: s.connections,
+        durationSeconds: s.seconds,
+        warmupSeconds: s.warmup,
+      }),
+    );
+    const loadEnd = Date.now();
+    log(`  draining the runs the load started...`);
+    const drained = await around('load-drain', () => drain(db, queue, s.drainTimeoutMs));
+    if (!drained) log(`  (not drained within ${s.drainTimeoutMs / 1000} s)`);
+    const throughput = throughputResult(http, await timelines(db, ticketInput('load').name), loadEnd);
+
+    const latency: LatencyResult[] = [];
+    const phases: Array<{ label: string; phase: string; spec: Pick<SaveSpec, 'mode' | 'clients' | 'rate' | 'saves'> }> = [
+      { label: `closed loop, ${s.clients} clients`, phase: 'closed', spec: { mode: 'closed', clients: s.clients, saves: s.saves } },
+    ];
+    if (s.rate > 0) phases.push({ label: `paced, ${s.rate}/s`, phase: 'paced', spec: { mode: 'paced', rate: s.rate, saves: s.saves } });
+    for (const p of phases) {
+      log(`  latency, ${p.label}: ${s.saves} saves...`);
+      const before = await redisStats(driver === 'bullmq' ? redis : undefined);
+      const elu = performance.eventLoopUtilization();
+      const cpu = process.cpuUsage();
+      const run: SaveRun = await around(p.phase, async () => {
+        const done = await saves(p.phase, p.spec);
+        await drain(db, queue, s.drainTimeoutMs);
+        return done;
+      });
+      const cpuUsed = process.cpuUsage(cpu);
+      const after = await redisStats(driver === 'bullmq' ? redis : undefined);
+      latency.push(
+        latencyResult(p.label, run, await timelines(db, ticketInput(p.phase).name), {
+          elu: performance.eventLoopUtilization(elu).utilization,
+          cpuPerSave: (cpuUsed.user + cpuUsed.system) / 1000 / s.saves,
+          redis: before && after ? redisDiff(before, after, s.saves) : undefined,
+        }),
+      );
+    }
+    return { driver, throughput, latency };
+  } finally {
+    profiler?.close();
+    await app?.close();
+    if (queueName) await removeQueue(s.redisUrl, queueName).catch((e: Error) => log(`  could not remove queue ${queueName}: ${e.message}`));
+    if (adminSql) {
+      await adminSql.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await adminSql.close();
+    }
+  }
+}
+
+type Api = (method: string, path: string, body?: unknown) => Promise<{ data: Record<string, any> }>;
+
+function apiClient(base: string, headers: Record<string, string>): Api {
+  return async (method, path, body) => {
+    const res = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    if (res.status >= 300) throw new Error(`${method} ${path} answered ${res.status}: ${text.slice(0, 2000)}`);
+    return JSON.parse(text) as { data: Record<string, any> };
+  };
+}
+
+/**
+ * Waits until every ticket has a finished run, the outbox is empty and the queue is idle.
+ * Returns false on timeout. (Polls every 100 ms; the latencies come from the database's timestamps,
+ * so the poll interval does not change them.)
+ */
+async function drain(db: Database, queue: JobQueue, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [row] = await db.query<{ tickets: number; finished: number; pending: number }>(
+      `SELECT (SELECT count(*) FROM records WHERE module = $1)::int AS tickets,
+              (SELECT count(*) FROM workflow_runs WHERE workflow = $2 AND finished_at IS NOT NULL)::int AS finished,
+              (SELECT count(*) FROM outbox WHERE processed_at IS NULL AND attempts < 10)::int AS pending`,
+      [TICKETS, WORKFLOW],
+    );
+    if (Number(row.finished) >= Number(row.tickets) && Number(row.pending) === 0) break;
+    if (Date.now() > deadline) return false;
+    await sleep(100);
+  }
+  const idle = await Promise.race([queue.idle().then(() => true), sleep(Math.max(1000, deadline - Date.now())).then(() => false)]);
+  return idle;
+}
+
+/** One save through the API: its run completes, the ticket is updated and a note links back to it. */
+async function sanityCheck(api: Api, db: Database, queue: JobQueue, timeoutMs: number): Promise<void> {
+  const { data: ticket } = await api('POST', `/api/v1/${TICKETS}`, ticketInput('sanity'));
+  if (!(await drain(db, queue, timeoutMs))) throw new Error('sanity check: the run of one save did not finish');
+  const { data: updated } = await api('GET', `/api/v1/${TICKETS}/${ticket.id}`);
+  if (updated.status !== 'triaged' || updated.counter !== 1)
+    throw new Error(`sanity check: the ticket is ${JSON.stringify(updated)}, not triaged with counter 1`);
+  const runs = (await api('GET', `/api/v1/${TICKETS}/${ticket.id}/workflow-runs`)).data as unknown as Array<Record<string, any>>;
+  if (runs.length !== 1 || runs[0].status !== 'completed' || runs[0].steps?.length !== 2)
+    throw new Error(`sanity check: runs ${JSON.stringify(runs)}`);
+  const noteId = runs[0].steps[1].result?.created?.id as string;
+  const { data: note } = await api('GET', `/api/v1/${NOTES}/${noteId}`);
+  if (note.ticket !== ticket.id || note.subject !== `Triaged: ${ticket.name}`)
+    throw new Error(`sanity check: the note is ${JSON.stringify(note)}`);
+}
+
+/** A connection to Redis when it answers PING within 2 s (used for INFO commandstats), else undefined. */
+async function probeRedis(url: string): Promise<Redis | undefined> {
+  const client = new Redis(url, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    if ((await client.ping()) === 'PONG') return client;
+  } catch {
+    // unreachable
+  }
+  client.disconnect();
+  return undefined;
+}
+
+async function removeQueue(redisUrl: string, name: string): Promise<void> {
+  const connection = createRedis(redisUrl);
+  const queue = new Queue(name, { connection });
+  try {
+    await queue.obliterate({ force: true });
+  } finally {
+    await queue.close();
+    await connection.quit();
+  }
+}
+
+type CommandStats = Map<string, { calls: number; usec: number }>;
+
+/** INFO commandstats (every client of this Redis counts, not only the engine). */
+async function redisStats(redis: Redis | undefined): Promise<CommandStats | undefined> {
+  if (!redis) return undefined;
+  const stats: CommandStats = new Map();
+  for (const match of (await redis.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm))
+    stats.set(match[1], { calls: Number(match[2]), usec: Number(match[3]) });
+  return stats;
+}
+
+function redisDiff(before: CommandStats, after: CommandStats, saves: number): LatencyResult['redis'] {
+  const rows = [...after].map(([name, a]) => {
+    const b = before.get(name) ?? { calls: 0, usec: 0 };
+    return { name, calls: a.calls - b.calls, usec: a.usec - b.usec };
+  });
+  const calls = rows.reduce((sum, r) => sum + r.calls, 0);
+  const usec = rows.reduce((sum, r) => sum + r.usec, 0);
+  const top = rows
+    .filter((r) => r.calls > 0)
+    .sort((x, y) => y.calls - x.calls)
+    .slice(0, 6)
+    .map((r) => `${r.name} ${(r.calls / saves).toFixed(1)}`)
+    .join(', ');
+  return { commandsPerSave: calls / saves, usecPerSave: usec / saves, top };
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: Error) => {
+    process.stderr.write(`${error.stack ?? error.message}\n`);
+    process.exit(1);
+  },
+);
