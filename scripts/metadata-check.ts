@@ -28,7 +28,9 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
   const count = (kind: string) => sources.filter((s) => s.kind === kind).length;
-  console.log(`${modules} modules, ${count('layout')} layouts, ${count('rules')} rule files and ${count('workflow')} workflows OK`);
+  console.log(
+    `${modules} modules, ${count('layout')} layouts, ${count('rules')} rule files, ${count('workflow')} workflows and ${count('tool')} tools OK`,
+  );
   return 0;
 }
 

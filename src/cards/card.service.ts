@@ -13,7 +13,8 @@ import { RecordNotFoundException } from '../records/record.exception';
 import { toApiRecord } from '../records/record.view';
 import { prepareWrite } from '../records/record-write.pipeline';
 import type { FieldState } from '../rules/rule.types';
-import type { CardBlock, CardField, CardRelatedList, CardView } from './card.types';
+import type { CardBlock, CardField, CardRelatedList, CardTool, CardView } from './card.types';
+import { visibleTools } from '../tools/tool.service';
 import { displayValue, labelIn, recordTitle } from './display-value';
 
 export interface CardOptions {
@@ -48,6 +49,7 @@ export class CardService {
     const view = await this.render(module, row.data, states, options, reader);
     return {
       ...view,
+      tools: await this.tools(snapshot, module, toApiRecord(row), options.lang, `/api/v1/${module.name}/${id}/tools`),
       record: { id: row.id, number: row.number, version: row.version },
       relatedLists: await this.relatedLists(ctx, snapshot, module, id, options.lang),
       links: { self: `/api/v1/${module.name}/${id}`, history: `/api/v1/${module.name}/${id}/history` },
@@ -170,8 +172,30 @@ export class CardService {
     return {
       module: { name: module.name, label: labelIn(module.definition.label, lang, module.name) },
       blocks: rendered,
-      tools: layout?.tools ?? [],
+      tools: [],
     };
+  }
+
+  private async tools(
+    snapshot: MetadataSnapshot,
+    module: CompiledModule,
+    record: RecordData,
+    lang: string,
+    base?: string,
+  ): Promise<CardTool[]> {
+    return (await visibleTools(snapshot, module.name, record)).map(({ definition }) => ({
+      name: definition.name,
+      label: labelIn(definition.label, lang, definition.name),
+      ...(definition.confirm ? { confirm: labelIn(definition.confirm, lang, '') } : {}),
+      parameters: Object.entries(definition.parameters ?? {}).map(([name, field]) => ({
+        name,
+        label: labelIn(field.label, lang, name),
+        type: field.type,
+        required: field.required === true,
+        ...(field.options ? { options: field.options } : {}),
+      })),
+      ...(base ? { href: `${base}/${definition.name}` } : {}),
+    }));
   }
 
   private async relatedLists(

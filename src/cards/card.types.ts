@@ -41,12 +41,22 @@ export interface CardRelatedList {
   href: string;
 }
 
+/** A module tool offered for the record (its `visibleWhen` holds). */
+export interface CardTool {
+  name: string;
+  label: string;
+  confirm?: string;
+  parameters: Array<{ name: string; label: string; type: string; required: boolean; options?: string[] }>;
+  /** POST here with `{ "params": {...} }` to run it. */
+  href?: string;
+}
+
 export interface CardView {
   module: { name: string; label: string };
   record: { id: string; number: string | null; version: number } | null;
   blocks: CardBlock[];
   relatedLists: CardRelatedList[];
-  tools: string[];
+  tools: CardTool[];
   links: { history?: string; self?: string };
   /** Only for a draft evaluation: what a save would reject. */
   errors?: FieldError[];

@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { compileFormulas } from '../formulas/formula.compiler';
+import type { ToolDefinition } from '../tools/tool.types';
+import { validateTools } from '../tools/tool.validator';
 import type { WorkflowDefinition } from '../workflows/workflow.types';
 import { validateWorkflows } from '../workflows/workflow.validator';
 import type { RuleDefinition } from '../rules/rule.types';
@@ -14,7 +16,7 @@ import { validateLayouts } from './layout.validator';
 import { validateModuleSet } from './module.validator';
 
 /** The kinds of metadata a module bundle holds, each in its own file and versioned on its own. */
-export type MetadataKind = 'module' | 'layout' | 'rules' | 'workflow';
+export type MetadataKind = 'module' | 'layout' | 'rules' | 'workflow' | 'tool';
 
 /** Where each kind lives in a module bundle; workflows are one file each in `workflows/`. */
 export const METADATA_KINDS: Record<MetadataKind, { fileName: string; segment: string }> = {
@@ -22,7 +24,11 @@ export const METADATA_KINDS: Record<MetadataKind, { fileName: string; segment: s
   layout: { fileName: 'layout.json', segment: 'layouts' },
   rules: { fileName: 'rules.json', segment: 'rules' },
   workflow: { fileName: 'workflows/*.json', segment: 'workflows' },
+  tool: { fileName: 'tools/*.json', segment: 'tools' },
 };
+
+/** Kinds stored one file per item in a folder of the module bundle, named by the item. */
+const FOLDER_KINDS: Partial<Record<MetadataKind, string>> = { workflow: 'workflows', tool: 'tools' };
 
 export function kindOfSegment(segment: string): MetadataKind | undefined {
   return (Object.keys(METADATA_KINDS) as MetadataKind[]).find((kind) => METADATA_KINDS[kind].segment === segment);
@@ -30,9 +36,10 @@ export function kindOfSegment(segment: string): MetadataKind | undefined {
 
 /** The file a piece of metadata belongs in; a workflow's folder is its body's module. */
 export function fileOf(kind: MetadataKind, name: string, body?: unknown): string {
-  if (kind === 'workflow') {
+  const folder = FOLDER_KINDS[kind];
+  if (folder) {
     const module = (body as { module?: unknown } | null)?.module;
-    return `modules/${typeof module === 'string' ? module : '_'}/workflows/${name}.json`;
+    return `modules/${typeof module === 'string' ? module : '_'}/${folder}/${name}.json`;
   }
   return `modules/${name}/${METADATA_KINDS[kind].fileName}`;
 }
@@ -49,19 +56,21 @@ export interface ValidatedSet {
   layouts: Map<string, LayoutDefinition>;
   rules: Map<string, RuleDefinition[]>;
   workflows: WorkflowDefinition[];
+  tools: ToolDefinition[];
   problems: MetadataProblem[];
 }
 
-async function readWorkflowFiles(rootDir: string): Promise<MetadataFile[]> {
+/** Every `modules/<module>/<folder>/*.json`, by module then file name. */
+async function readFolderFiles(rootDir: string, folder: string): Promise<MetadataFile[]> {
   const modulesDir = join(rootDir, 'modules');
   if (!existsSync(modulesDir)) return [];
   const files: MetadataFile[] = [];
   const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-  for (const folder of (await readdir(modulesDir)).sort(byName)) {
-    const dir = join(modulesDir, folder, 'workflows');
+  for (const module of (await readdir(modulesDir)).sort(byName)) {
+    const dir = join(modulesDir, module, folder);
     if (!existsSync(dir)) continue;
     for (const entry of (await readdir(dir)).filter((f) => f.endsWith('.json')).sort(byName)) {
-      files.push({ file: `modules/${folder}/workflows/${entry}`, text: await readFile(join(dir, entry), 'utf8') });
+      files.push({ file: `modules/${module}/${folder}/${entry}`, text: await readFile(join(dir, entry), 'utf8') });
     }
   }
   return files;
@@ -77,10 +86,12 @@ export async function readMetadataFiles(rootDir: string): Promise<{ sources: Met
       if (parsed !== undefined) sources.push({ kind, name: file.file.split('/')[1], file: file.file, body: parsed });
     }
   }
-  for (const file of await readWorkflowFiles(rootDir)) {
-    const parsed = parseFile(file, problems);
-    const name = file.file.slice(file.file.lastIndexOf('/') + 1, -'.json'.length);
-    if (parsed !== undefined) sources.push({ kind: 'workflow', name, file: file.file, body: parsed });
+  for (const [kind, folder] of Object.entries(FOLDER_KINDS) as Array<[MetadataKind, string]>) {
+    for (const file of await readFolderFiles(rootDir, folder)) {
+      const parsed = parseFile(file, problems);
+      const name = file.file.slice(file.file.lastIndexOf('/') + 1, -'.json'.length);
+      if (parsed !== undefined) sources.push({ kind, name, file: file.file, body: parsed });
+    }
   }
   return { sources, problems };
 }
@@ -123,11 +134,14 @@ export function validateMetadataSet(sources: MetadataSource[]): ValidatedSet {
   problems.push(...rulesResult.problems);
   const workflowResult = validateWorkflows(ofKind('workflow'), byName);
   problems.push(...workflowResult.problems);
+  const toolResult = validateTools(ofKind('tool'), byName);
+  problems.push(...toolResult.problems);
   return {
     modules,
     layouts: new Map(layoutResult.layouts.map((l) => [l.module, l])),
     rules: rulesResult.rules,
     workflows: workflowResult.workflows,
+    tools: toolResult.tools,
     problems,
   };
 }

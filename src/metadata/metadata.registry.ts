@@ -5,6 +5,8 @@ import type { ModuleDefinition } from './metadata.types';
 import type { FormulaDependency } from '../formulas/formula.compiler';
 import { compileWorkflow, type CompiledWorkflow } from '../workflows/workflow.compiler';
 import type { WorkflowDefinition } from '../workflows/workflow.types';
+import { compileTool, type CompiledTool } from '../tools/tool.compiler';
+import type { ToolDefinition } from '../tools/tool.types';
 
 /** A relation pointing into a module from another one (for reference checks on delete). */
 export interface IncomingRelation extends RelationPath {
@@ -28,13 +30,23 @@ export class MetadataSnapshot {
   /** Enabled workflows by name, and by the module whose records trigger them. */
   readonly workflows: ReadonlyMap<string, CompiledWorkflow>;
   readonly workflowsByModule: ReadonlyMap<string, readonly CompiledWorkflow[]>;
+  /** Module tools by module, then by name. */
+  readonly tools: ReadonlyMap<string, ReadonlyMap<string, CompiledTool>>;
 
   constructor(
     /** Changes with every publish anywhere (the newest active metadata row id). */
     readonly version: number,
     modules: CompiledModule[],
     workflows: CompiledWorkflow[] = [],
+    tools: CompiledTool[] = [],
   ) {
+    const toolsByModule = new Map<string, Map<string, CompiledTool>>();
+    for (const tool of tools) {
+      const byName = toolsByModule.get(tool.definition.module) ?? new Map<string, CompiledTool>();
+      byName.set(tool.definition.name, tool);
+      toolsByModule.set(tool.definition.module, byName);
+    }
+    this.tools = toolsByModule;
     this.workflows = new Map(workflows.map((w) => [w.definition.name, w]));
     const byModule = new Map<string, CompiledWorkflow[]>();
     for (const workflow of workflows) {
@@ -101,7 +113,12 @@ export class MetadataRegistry {
   }
 
   /** Compiles the given active modules and swaps the snapshot in one assignment. */
-  async replace(version: number, bundles: ModuleBundle[], workflows: WorkflowDefinition[] = []): Promise<MetadataSnapshot> {
+  async replace(
+    version: number,
+    bundles: ModuleBundle[],
+    workflows: WorkflowDefinition[] = [],
+    tools: ToolDefinition[] = [],
+  ): Promise<MetadataSnapshot> {
     if (version < this.current.version) return this.current;
     const ajv = createRecordAjv();
     const changed: string[] = [];
@@ -116,6 +133,7 @@ export class MetadataRegistry {
       version,
       compiled,
       workflows.map((w) => compileWorkflow(w, definitions.get(w.module)!)),
+      tools.map((tool) => compileTool(tool, definitions.get(tool.module)!)),
     );
     this.current = next;
     if (changed.length > 0) this.logger.log(`Metadata ${version}: compiled ${changed.join(', ')}`);

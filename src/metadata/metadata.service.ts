@@ -96,7 +96,7 @@ export class MetadataService implements OnModuleInit, OnModuleDestroy {
     return this.reloading.run(async () => {
       const setVersion = await this.versions.currentSetVersion();
       const rows = await this.versions.listAllActive();
-      const { modules, layouts, rules, workflows, problems } = validateMetadataSet(rows.map(toSource));
+      const { modules, layouts, rules, workflows, tools, problems } = validateMetadataSet(rows.map(toSource));
       // Stored metadata was valid when published; if it is not now, say so but keep serving what compiles.
       if (problems.length > 0) this.logger.error(`Active metadata has problems:\n${formatProblems(problems)}`);
       const bundleVersion = (name: string) => rows.filter((r) => r.name === name).reduce((max, r) => Math.max(max, r.id), 0);
@@ -110,6 +110,7 @@ export class MetadataService implements OnModuleInit, OnModuleDestroy {
           version: bundleVersion(definition.name),
         })),
         workflows,
+        tools,
       );
     });
   }

@@ -14,10 +14,12 @@ import { RecordIndexManager } from './record-index.manager';
 import { RecordRepository } from './record.repository';
 import { RecordService } from './record.service';
 import { RecordsController } from './records.controller';
+import { ToolService } from '../tools/tool.service';
+import { ToolsController } from '../tools/tools.controller';
 
 /**
- * Records and everything that acts on them: cards, formula refresh, jobs and
- * workflows. One module, because the generic record routes must be registered
+ * Records and everything that acts on them: cards, formula refresh, jobs,
+ * workflows and module tools. One module, because the generic record routes must be registered
  * after every fixed route under /api/v1 (admin/…, card/evaluate, workflow-runs).
  */
 @Module({
@@ -32,8 +34,9 @@ import { RecordsController } from './records.controller';
     WorkflowRunRepository,
     WorkflowEngine,
     { provide: WORKFLOW_MAILER, useExisting: MailService },
+    ToolService,
   ],
-  controllers: [JobsController, WorkflowRunsController, CardsController, RecordsController],
+  controllers: [JobsController, WorkflowRunsController, CardsController, ToolsController, RecordsController],
   exports: [RecordService],
 })
 export class RecordsModule {}
