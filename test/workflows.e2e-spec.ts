@@ -288,6 +288,48 @@ describe('workflows', () => {
     );
   });
 
+  it('runs a module tool as a workflow action', async () => {
+    expect(
+      (
+        await publish('credit_on_request', {
+          name: 'credit_on_request',
+          module: 'invoices',
+          trigger: 'update',
+          watch: { field: 'notes', op: 'changedTo', value: 'credit please' },
+          actions: [{ type: 'runTool', tool: 'credit_invoice', params: { reason: "'Requested: ' & number" } }],
+        })
+      ).status,
+    ).toBe(201);
+    const acc = await account(t);
+    const invoice = await createRecord(t, 'invoices', {
+      subject: 'Auto',
+      account: acc.id,
+      status: 'sent',
+      due_date: '2026-12-31',
+      lines: [{ quantity: 2, price: 50 }],
+    });
+    await t.http.patch(`/api/v1/invoices/${invoice.id}`).set('Authorization', auth()).send({ notes: 'credit please' });
+    const [run] = await eventually(
+      () => runsOf('invoices', invoice.id),
+      (runs) => runs.some((r: { workflow: string; status: string }) => r.workflow === 'credit_on_request' && r.status === 'completed'),
+    );
+    const creditId = run.steps[0].result.created[0].id;
+    expect(await get('invoices', creditId)).toMatchObject({
+      credited_invoice: invoice.id,
+      notes: `Requested: ${invoice.number}`,
+      total: -125,
+    });
+    expect((await get('invoices', invoice.id)).status).toBe('credited');
+    const unknown = await publish('credit_on_request', {
+      name: 'credit_on_request',
+      module: 'invoices',
+      trigger: 'update',
+      actions: [{ type: 'runTool', tool: 'teleport' }],
+    });
+    expect(unknown.status).toBe(422);
+    expect(unknown.body.problems[0]).toMatchObject({ pointer: '/actions/0/tool' });
+  });
+
   it('rejects invalid workflows at publish with pointers', async () => {
     const res = await publish('broken', {
       name: 'broken',

@@ -132,10 +132,12 @@ export function validateMetadataSet(sources: MetadataSource[]): ValidatedSet {
   problems.push(...layoutResult.problems);
   const rulesResult = validateRules(ofKind('rules'), byName);
   problems.push(...rulesResult.problems);
-  const workflowResult = validateWorkflows(ofKind('workflow'), byName);
-  problems.push(...workflowResult.problems);
   const toolResult = validateTools(ofKind('tool'), byName);
   problems.push(...toolResult.problems);
+  const toolNames = new Map<string, Set<string>>();
+  for (const tool of toolResult.tools) toolNames.set(tool.module, (toolNames.get(tool.module) ?? new Set()).add(tool.name));
+  const workflowResult = validateWorkflows(ofKind('workflow'), byName, toolNames);
+  problems.push(...workflowResult.problems);
   return {
     modules,
     layouts: new Map(layoutResult.layouts.map((l) => [l.module, l])),

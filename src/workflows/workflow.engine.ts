@@ -12,6 +12,7 @@ import { RECORD_COLUMNS, type RecordRow } from '../records/record.repository';
 import { RecordService } from '../records/record.service';
 import { toApiRecord } from '../records/record.view';
 import type { RecordWriter } from '../records/record.writer';
+import { ToolService } from '../tools/tool.service';
 import { postWebhook } from './webhook.client';
 import {
   evaluateExpression,
@@ -68,6 +69,7 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(WORKFLOW_MAILER) private readonly mailer: WorkflowMailer,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(JOB_QUEUE) private readonly queue: JobQueue,
+    private readonly tools: ToolService,
     relay: OutboxRelay,
   ) {
     relay.on(RECORD_SAVED, (payload) => this.trigger(payload as RecordSavedEvent));
@@ -265,6 +267,15 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnModuleDestroy {
           );
           mailId = message.id;
           return complete(writer, { mail: message.id, to });
+        }
+        case 'runTool': {
+          const params = action.params ? await evaluateValues(scope, writer, action.params) : {};
+          const result = await this.tools.runIn(writer, run.module, recordId, action.tool, { params });
+          return complete(writer, {
+            tool: action.tool,
+            created: result.created.map((r) => ({ module: r.module, id: r.id, number: r.number })),
+            updated: result.updated.map((r) => ({ module: r.module, id: r.id })),
+          });
         }
         case 'delay': {
           resumeAt =

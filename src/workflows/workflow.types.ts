@@ -17,7 +17,8 @@ export type WorkflowAction =
   | { type: 'updateRelatedRecords'; module: string; relation: string; values: ValueExpressions }
   | { type: 'sendEmail'; template: string; to: Recipients; cc?: Recipients; lang?: string }
   | { type: 'webhook'; url: string; body?: string; timeoutMs?: number }
-  | { type: 'delay'; seconds?: number; until?: string };
+  | { type: 'delay'; seconds?: number; until?: string }
+  | { type: 'runTool'; tool: string; params?: ValueExpressions };
 
 export type WorkflowTrigger = 'create' | 'update' | 'save' | 'delete' | 'schedule';
 

@@ -16,6 +16,8 @@ type Problem = { pointer: string; message: string };
 export function validateWorkflows(
   sources: Array<{ file: string; body: unknown }>,
   modules: ReadonlyMap<string, ModuleDefinition>,
+  /** Tool names by module, for runTool actions. */
+  tools: ReadonlyMap<string, ReadonlySet<string>> = new Map(),
 ): { workflows: WorkflowDefinition[]; problems: MetadataProblem[] } {
   const validate = metadataSchemaValidator('workflow.schema.json');
   const problems: MetadataProblem[] = [];
@@ -42,7 +44,7 @@ export function validateWorkflows(
     if (!module) {
       found.push({ pointer: '/module', message: `there is no module "${workflow.module}"` });
     } else {
-      found.push(...checkWorkflow(workflow, module, modules));
+      found.push(...checkWorkflow(workflow, module, modules, tools));
     }
     problems.push(...found.map((p) => ({ file, ...p })));
     if (found.length === 0) workflows.push(workflow);
@@ -50,7 +52,12 @@ export function validateWorkflows(
   return { workflows, problems };
 }
 
-function checkWorkflow(workflow: WorkflowDefinition, module: ModuleDefinition, modules: ReadonlyMap<string, ModuleDefinition>): Problem[] {
+function checkWorkflow(
+  workflow: WorkflowDefinition,
+  module: ModuleDefinition,
+  modules: ReadonlyMap<string, ModuleDefinition>,
+  tools: ReadonlyMap<string, ReadonlySet<string>>,
+): Problem[] {
   const problems: Problem[] = [];
   if (workflow.watch) problems.push(...validateCondition(workflow.watch, module, '/watch'));
   if (workflow.condition) problems.push(...validateCondition(workflow.condition, module, '/condition'));
@@ -62,7 +69,7 @@ function checkWorkflow(workflow: WorkflowDefinition, module: ModuleDefinition, m
     }
     if (workflow.schedule.filter) problems.push(...validateCondition(workflow.schedule.filter, module, '/schedule/filter'));
   }
-  workflow.actions.forEach((action, i) => problems.push(...checkAction(action, `/actions/${i}`, workflow, module, modules)));
+  workflow.actions.forEach((action, i) => problems.push(...checkAction(action, `/actions/${i}`, workflow, module, modules, tools)));
   return problems;
 }
 
@@ -72,6 +79,7 @@ function checkAction(
   workflow: WorkflowDefinition,
   module: ModuleDefinition,
   modules: ReadonlyMap<string, ModuleDefinition>,
+  tools: ReadonlyMap<string, ReadonlySet<string>>,
 ): Problem[] {
   const problems: Problem[] = [];
   const expression = (source: string | undefined, pointer: string) => {
@@ -159,6 +167,10 @@ function checkAction(
       break;
     case 'delay':
       expression(action.until, `${at}/until`);
+      break;
+    case 'runTool':
+      if (!tools.get(module.name)?.has(action.tool)) problems.push({ pointer: `${at}/tool`, message: `${module.name} has no tool "${action.tool}"` });
+      for (const [name, source] of Object.entries(action.params ?? {})) expression(source, `${at}/params/${name}`);
       break;
   }
   return problems;
