@@ -1,120 +1,43 @@
 import type { OpenAPIV3_1 } from 'openapi-types';
-import { NAME_PATTERN } from '../metadata/metadata.types';
+import { backgroundPaths } from './openapi-background';
 import { asParameterSchema, dataEnvelope, errorResponses, jsonBody, jsonResponse, type Paths, schemaRef } from './openapi-components';
+import { metadataPaths } from './openapi-metadata-paths';
 
 /** Tags of the paths that are not per module. */
 export const ADMIN_TAGS: OpenAPIV3_1.TagObject[] = [
-  { name: 'Metadata', description: 'Read, validate, publish and roll back module metadata. Requires `admin`.' },
+  {
+    name: 'Metadata',
+    description: 'Read, validate, publish and roll back modules, layouts, rules, workflows and tools. Requires `admin`.',
+  },
+  { name: 'Workflow runs', description: 'Every workflow run with its steps; retry failed ones. Requires `admin`.' },
+  { name: 'Jobs', description: 'Background jobs such as formula backfills, with their progress. Requires `admin`.' },
+  { name: 'Mail', description: 'The outbox of email messages with status, attempts and last error; retry. Requires `admin`.' },
   { name: 'API keys', description: 'Create, lock and delete API keys. Requires `admin`.' },
   { name: 'Health', description: 'Liveness of the service; no API key needed.' },
 ];
 
-const MODULES = '/api/v1/admin/metadata/modules';
 const API_KEYS = '/api/v1/admin/api-keys';
-
-const moduleName: OpenAPIV3_1.ParameterObject = {
-  name: 'name',
-  in: 'path',
-  required: true,
-  description: 'The module name.',
-  schema: asParameterSchema({ type: 'string', pattern: NAME_PATTERN }),
-};
 
 const apiKeyId: OpenAPIV3_1.ParameterObject = {
   name: 'id',
   in: 'path',
   required: true,
   description: 'The API key id.',
-  schema: asParameterSchema({ type: 'string' }),
+  schema: asParameterSchema({ type: 'string', format: 'uuid' }),
 };
 
 const ADMIN_ERRORS = ['Unauthorized', 'Forbidden'] as const;
 
-/** Metadata admin, API key admin and health paths. operationIds start with `admin` (or are `healthCheck`) so no module's can clash. */
+/**
+ * Metadata, workflow run, job, mail and API key admin paths, and health. operationIds start with
+ * `admin` (or are `healthCheck`) so no module's can clash.
+ */
 export function adminPaths(): Paths {
-  const metadata = (op: OpenAPIV3_1.OperationObject): OpenAPIV3_1.OperationObject => ({ tags: ['Metadata'], ...op });
   const keys = (op: OpenAPIV3_1.OperationObject): OpenAPIV3_1.OperationObject => ({ tags: ['API keys'], ...op });
-  const versionSchema = dataEnvelope(schemaRef('MetadataVersion'));
 
   return {
-    [MODULES]: {
-      get: metadata({
-        operationId: 'adminListModules',
-        summary: 'List modules',
-        responses: {
-          '200': jsonResponse('The active modules.', dataEnvelope({ type: 'array', items: schemaRef('ModuleSummary') })),
-          ...errorResponses(...ADMIN_ERRORS),
-        },
-      }),
-    },
-    [`${MODULES}/{name}`]: {
-      parameters: [moduleName],
-      get: metadata({
-        operationId: 'adminGetModule',
-        summary: 'Get the active metadata of a module',
-        responses: {
-          '200': jsonResponse('The module metadata.', dataEnvelope(schemaRef('ModuleDefinition'))),
-          ...errorResponses(...ADMIN_ERRORS, 'NotFound'),
-        },
-      }),
-      put: metadata({
-        operationId: 'adminPublishModule',
-        summary: 'Publish a new version of a module',
-        description:
-          'Validates the metadata and, when valid, stores it as a new active version. Invalid metadata is a 422 listing every problem.',
-        requestBody: jsonBody(schemaRef('ModuleDefinition')),
-        responses: {
-          '200': jsonResponse('The published version.', versionSchema),
-          ...errorResponses('BadRequest', ...ADMIN_ERRORS, 'Conflict', 'PayloadTooLarge', 'UnsupportedMediaType', 'ValidationFailed'),
-        },
-      }),
-    },
-    [`${MODULES}/{name}/validate`]: {
-      parameters: [moduleName],
-      post: metadata({
-        operationId: 'adminValidateModule',
-        summary: 'Validate module metadata without publishing it',
-        requestBody: jsonBody(schemaRef('ModuleDefinition')),
-        responses: {
-          '200': jsonResponse(
-            'The validation result: every problem with file, JSON pointer and message.',
-            schemaRef('MetadataValidationResult'),
-          ),
-          ...errorResponses('BadRequest', ...ADMIN_ERRORS, 'PayloadTooLarge', 'UnsupportedMediaType'),
-        },
-      }),
-    },
-    [`${MODULES}/{name}/versions`]: {
-      parameters: [moduleName],
-      get: metadata({
-        operationId: 'adminListModuleVersions',
-        summary: 'List the stored versions of a module',
-        responses: {
-          '200': jsonResponse('The versions, newest first.', dataEnvelope({ type: 'array', items: schemaRef('MetadataVersion') })),
-          ...errorResponses(...ADMIN_ERRORS, 'NotFound'),
-        },
-      }),
-    },
-    [`${MODULES}/{name}/rollback/{version}`]: {
-      parameters: [
-        moduleName,
-        {
-          name: 'version',
-          in: 'path',
-          required: true,
-          description: 'The stored version to make active again.',
-          schema: asParameterSchema({ type: 'integer', minimum: 1 }),
-        },
-      ],
-      post: metadata({
-        operationId: 'adminRollbackModule',
-        summary: 'Make an earlier version of a module active again',
-        responses: {
-          '200': jsonResponse('The version now active.', versionSchema),
-          ...errorResponses(...ADMIN_ERRORS, 'NotFound', 'Conflict', 'ValidationFailed'),
-        },
-      }),
-    },
+    ...metadataPaths(),
+    ...backgroundPaths(),
     [API_KEYS]: {
       get: keys({
         operationId: 'adminListApiKeys',
@@ -130,7 +53,7 @@ export function adminPaths(): Paths {
         requestBody: jsonBody(schemaRef('ApiKeyCreateBody')),
         responses: {
           '201': jsonResponse('The new key, with its secret `key` shown this once.', dataEnvelope(schemaRef('ApiKeyCreated'))),
-          ...errorResponses('BadRequest', ...ADMIN_ERRORS, 'UnsupportedMediaType', 'ValidationFailed'),
+          ...errorResponses('BadRequest', ...ADMIN_ERRORS, 'PayloadTooLarge', 'UnsupportedMediaType', 'ValidationFailed'),
         },
       }),
     },
@@ -139,7 +62,8 @@ export function adminPaths(): Paths {
       delete: keys({
         operationId: 'adminDeleteApiKey',
         summary: 'Delete an API key',
-        responses: { '204': { description: 'Deleted.' }, ...errorResponses(...ADMIN_ERRORS, 'NotFound') },
+        description: 'The bootstrap admin key cannot be deleted (409).',
+        responses: { '204': { description: 'Deleted.' }, ...errorResponses('BadRequest', ...ADMIN_ERRORS, 'NotFound', 'Conflict') },
       }),
     },
     [`${API_KEYS}/{id}/lock`]: {
@@ -147,10 +71,10 @@ export function adminPaths(): Paths {
       post: keys({
         operationId: 'adminLockApiKey',
         summary: 'Lock an API key',
-        description: 'A locked key is refused with 401 until unlocked.',
+        description: 'A locked key is refused with 403 until unlocked. The bootstrap admin key cannot be locked (409).',
         responses: {
           '200': jsonResponse('The locked key.', dataEnvelope(schemaRef('ApiKey'))),
-          ...errorResponses(...ADMIN_ERRORS, 'NotFound'),
+          ...errorResponses('BadRequest', ...ADMIN_ERRORS, 'NotFound', 'Conflict'),
         },
       }),
     },
@@ -161,7 +85,7 @@ export function adminPaths(): Paths {
         summary: 'Unlock an API key',
         responses: {
           '200': jsonResponse('The unlocked key.', dataEnvelope(schemaRef('ApiKey'))),
-          ...errorResponses(...ADMIN_ERRORS, 'NotFound'),
+          ...errorResponses('BadRequest', ...ADMIN_ERRORS, 'NotFound', 'Conflict'),
         },
       }),
     },

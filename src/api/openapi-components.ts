@@ -27,8 +27,8 @@ export type Paths = Record<string, PathItem>;
 export const PROBLEM_MEDIA_TYPE = 'application/problem+json';
 export const JSON_MEDIA_TYPE = 'application/json';
 
-/** `<module>:<method>` or `admin`, as stored on API keys. */
-export const PERMISSION_PATTERN = `^(admin|${NAME_PATTERN.slice(1, -1)}:(read|create|update|delete))$`;
+/** `<module>:<method>` (module may be `*` for every module) or `admin`, as stored on API keys. */
+export const PERMISSION_PATTERN = `^(admin|(\\*|${NAME_PATTERN.slice(1, -1)}):(read|create|update|delete))$`;
 
 /** A JSON Schema built for ajv is a valid OpenAPI 3.1 Schema Object; openapi-types just cannot prove it. */
 export function asSchema(schema: JsonSchemaObject): OpenAPIV3_1.SchemaObject {
@@ -88,14 +88,18 @@ export function jsonBody(schema: Schema, description?: string): OpenAPIV3_1.Requ
 
 const ERROR_RESPONSES = {
   BadRequest: [400, 'The request is malformed: bad JSON, an unknown query parameter, a bad filter or sort key.'],
-  Unauthorized: [401, 'No API key, or an unknown or locked one. Send `Authorization: Bearer <key>`.'],
-  Forbidden: [403, 'The API key lacks the permission for this operation (`<module>:<method>` or `admin`).'],
+  Unauthorized: [401, 'No API key, or an unknown one. Send `Authorization: Bearer <key>`.'],
+  Forbidden: [403, 'The API key is locked, or lacks the permission for this operation (`<module>:<method>` or `admin`).'],
   NotFound: [404, 'No such resource.'],
   Conflict: [409, 'The request conflicts with the current state of the resource.'],
   PreconditionFailed: [412, 'If-Match does not match the current version: reload the record and try again.'],
   PayloadTooLarge: [413, 'The request body is too large.'],
   UnsupportedMediaType: [415, 'The request body must be `application/json`.'],
   ValidationFailed: [422, 'The body failed validation; `errors` lists each field, code and message.'],
+  InvalidMetadata: [
+    422,
+    'The metadata set would be invalid with this change; `problems` lists each with file, JSON pointer and message. Nothing was published.',
+  ],
   ServiceUnavailable: [503, 'The service, or something it depends on, is unavailable.'],
 } as const;
 
@@ -106,11 +110,17 @@ export function errorResponses(...names: ErrorResponseName[]): OpenAPIV3_1.Respo
   return Object.fromEntries(names.map((name) => [String(ERROR_RESPONSES[name][0]), responseRef(name)]));
 }
 
+/** Error responses whose problem body has more members than `Problem`. */
+const PROBLEM_SCHEMAS: Partial<Record<ErrorResponseName, string>> = { InvalidMetadata: 'MetadataProblemDetails' };
+
 function problemResponses(): Record<string, OpenAPIV3_1.ResponseObject> {
   return Object.fromEntries(
     Object.entries(ERROR_RESPONSES).map(([name, [, description]]) => [
       name,
-      { description, content: { [PROBLEM_MEDIA_TYPE]: { schema: schemaRef('Problem') } } },
+      {
+        description,
+        content: { [PROBLEM_MEDIA_TYPE]: { schema: schemaRef(PROBLEM_SCHEMAS[name as ErrorResponseName] ?? 'Problem') } },
+      },
     ]),
   );
 }
@@ -135,16 +145,17 @@ const SHARED_SCHEMAS: Record<string, OpenAPIV3_1.SchemaObject> = {
       errors: {
         type: 'array',
         description: 'One entry per invalid field (validation problems only).',
-        items: {
-          type: 'object',
-          required: ['field', 'code', 'message'],
-          properties: {
-            field: { type: 'string', description: 'Field name or path, e.g. `lines[2].price`.' },
-            code: { type: 'string' },
-            message: { type: 'string' },
-          },
-        },
+        items: schemaRef('FieldError'),
       },
+    },
+  },
+  FieldError: {
+    type: 'object',
+    required: ['field', 'code', 'message'],
+    properties: {
+      field: { type: 'string', description: 'Field name or path, e.g. `lines[2].price`.' },
+      code: { type: 'string', description: 'A stable code, e.g. `required`, `unknown_field`, `not_an_option`.' },
+      message: { type: 'string' },
     },
   },
   PageInfo: {
@@ -177,73 +188,21 @@ const SHARED_SCHEMAS: Record<string, OpenAPIV3_1.SchemaObject> = {
     },
   },
   Labels: LABELS,
-  ModuleDefinition: {
-    type: 'object',
-    description: 'A module as metadata (`modules/<name>/module.json`); validated in full on publish.',
-    required: ['name', 'label', 'fields'],
-    properties: {
-      $schema: { type: 'string' },
-      name: { type: 'string', pattern: NAME_PATTERN },
-      label: schemaRef('Labels'),
-      pluralLabel: schemaRef('Labels'),
-      numbering: {
-        type: 'object',
-        properties: { prefix: { type: 'string' }, padding: { type: 'integer', minimum: 0 } },
-      },
-      fields: {
-        type: 'object',
-        description: 'Field definitions keyed by field name.',
-        additionalProperties: { type: 'object', required: ['type'], properties: { type: { type: 'string' } } },
-      },
-    },
-  },
-  ModuleSummary: {
-    type: 'object',
-    required: ['name', 'label'],
-    properties: {
-      name: { type: 'string' },
-      label: schemaRef('Labels'),
-      pluralLabel: schemaRef('Labels'),
-      version: { type: 'integer', description: 'The active metadata version.' },
-    },
-  },
-  MetadataVersion: {
-    type: 'object',
-    required: ['name', 'version'],
-    properties: {
-      kind: { type: 'string' },
-      name: { type: 'string' },
-      version: { type: 'integer', minimum: 1 },
-      checksum: { type: 'string' },
-      author: { type: ['string', 'null'] },
-      createdAt: { type: 'string', format: 'date-time' },
-      active: { type: 'boolean' },
-    },
-  },
-  MetadataProblem: {
-    type: 'object',
-    required: ['file', 'pointer', 'message'],
-    properties: {
-      file: { type: 'string' },
-      pointer: { type: 'string', description: 'RFC 6901 JSON pointer into the file.' },
-      message: { type: 'string' },
-    },
-  },
-  MetadataValidationResult: {
-    type: 'object',
-    required: ['valid', 'errors'],
-    properties: { valid: { type: 'boolean' }, errors: { type: 'array', items: schemaRef('MetadataProblem') } },
-  },
   ApiKey: {
     type: 'object',
-    required: ['id', 'name', 'permissions', 'locked'],
+    required: ['id', 'name', 'keyPrefix', 'permissions', 'locked', 'bootstrap', 'createdAt', 'lastUsedAt'],
     properties: {
-      id: { type: 'string' },
+      id: { type: 'string', format: 'uuid' },
       name: { type: 'string' },
+      keyPrefix: { type: 'string', description: 'The first characters of the key, to tell keys apart.' },
       permissions: { type: 'array', items: { type: 'string', pattern: PERMISSION_PATTERN } },
-      locked: { type: 'boolean' },
-      lastUsedAt: { type: ['string', 'null'], format: 'date-time' },
+      locked: { type: 'boolean', description: 'A locked key is answered with 403.' },
+      bootstrap: {
+        type: 'boolean',
+        description: 'The admin key created at first start (or from `ADMIN_API_KEY`); it cannot be locked or deleted.',
+      },
       createdAt: { type: 'string', format: 'date-time' },
+      lastUsedAt: { type: ['string', 'null'], format: 'date-time' },
     },
   },
   ApiKeyCreateBody: {
@@ -254,8 +213,9 @@ const SHARED_SCHEMAS: Record<string, OpenAPIV3_1.SchemaObject> = {
       name: { type: 'string', minLength: 1, maxLength: 100 },
       permissions: {
         type: 'array',
-        uniqueItems: true,
-        description: '`<module>:<read|create|update|delete>` per module and method, or `admin` for everything.',
+        maxItems: 500,
+        description:
+          '`<module>:<read|create|update|delete>` per module and method (`*` as the module for every module), or `admin` for everything. Duplicates are dropped.',
         items: { type: 'string', pattern: PERMISSION_PATTERN },
         examples: [['accounts:read', 'accounts:create']],
       },

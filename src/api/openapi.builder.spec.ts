@@ -2,8 +2,14 @@ import SwaggerParser from '@apidevtools/swagger-parser';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import type { OpenAPIV3_1 } from 'openapi-types';
+import type { CardView } from '../cards/card.types';
+import type { JobView } from '../jobs/job.repository';
+import type { MailDetail } from '../mail/mail.repository';
+import { METADATA_KINDS } from '../metadata/metadata-set';
+import type { MetadataVersionView } from '../metadata/metadata.service';
 import type { ModuleDefinition } from '../metadata/metadata.types';
 import { FIELD_TYPES } from '../metadata/metadata.types';
+import { METADATA_KIND_DOCS } from './openapi-metadata-paths';
 import { buildOpenApiDocument } from './openapi.builder';
 
 function accounts(): ModuleDefinition {
@@ -75,6 +81,97 @@ function schemaOf(doc: OpenAPIV3_1.Document, name: string): OpenAPIV3_1.SchemaOb
   return doc.components!.schemas![name];
 }
 
+/** The JSON schema of a response body (or request body), for an ajv that knows the components. */
+function bodySchema(content: OpenAPIV3_1.ResponseObject | OpenAPIV3_1.RequestBodyObject | OpenAPIV3_1.ReferenceObject): object {
+  return (content as OpenAPIV3_1.ResponseObject).content!['application/json'].schema as object;
+}
+
+/** ajv over the document's component schemas, `#/components/schemas/X` rewritten to `#/$defs/X`. */
+function componentValidator(doc: OpenAPIV3_1.Document): (schema: object, value: unknown) => string[] {
+  const ajv = new Ajv2020({ strict: true, allErrors: true });
+  addFormats(ajv);
+  const rewrite = <T>(value: T): T => JSON.parse(JSON.stringify(value).replaceAll('#/components/schemas/', '#/$defs/')) as T;
+  const defs = rewrite(doc.components!.schemas!);
+  return (schema, value) => {
+    const validate = ajv.compile({ $defs: defs, ...rewrite(schema) });
+    return validate(value) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`);
+  };
+}
+
+/** Keys of `value` (top level) that `schema` (an object schema, or allOf of them) does not declare. */
+function undocumented(doc: OpenAPIV3_1.Document, name: string, value: object): string[] {
+  const declared = new Set<string>();
+  const collect = (schema: OpenAPIV3_1.SchemaObject | OpenAPIV3_1.ReferenceObject): void => {
+    if ('$ref' in schema) return collect(schemaOf(doc, schema.$ref.split('/').pop()!));
+    Object.keys(schema.properties ?? {}).forEach((key) => declared.add(key));
+    schema.allOf?.forEach(collect);
+  };
+  collect(schemaOf(doc, name));
+  return Object.keys(value).filter((key) => !declared.has(key));
+}
+
+const RECORD_ID = '502eed6d-1c4b-4f4a-9a3e-7a8b9c0d1e2f';
+
+function card(): CardView {
+  return {
+    module: { name: 'accounts', label: 'Konto' },
+    record: { id: RECORD_ID, number: 'ACC-00001', version: 3 },
+    blocks: [
+      {
+        id: 'main',
+        label: 'Allmänt',
+        columns: 2,
+        collapsed: false,
+        fields: [
+          {
+            name: 'industry',
+            label: 'Bransch',
+            type: 'picklist',
+            value: 'it',
+            displayValue: 'IT',
+            visible: true,
+            required: true,
+            readOnly: false,
+            options: ['it', 'retail'],
+            explain: { requiredBy: 'industry_required', optionsBy: 'no_other', formula: { source: 'a + b', reads: ['a'], related: [] } },
+          },
+          {
+            name: 'founded',
+            label: 'Grundat',
+            type: 'date',
+            value: null,
+            displayValue: null,
+            visible: false,
+            required: false,
+            readOnly: true,
+          },
+        ],
+      },
+    ],
+    relatedLists: [
+      {
+        id: 'contacts',
+        label: 'Kontakter',
+        module: 'contacts',
+        columns: [{ name: 'name', label: 'Namn' }],
+        records: [{ id: RECORD_ID, name: 'Ada' }],
+        nextCursor: null,
+        href: `/api/v1/contacts?filter%5Baccount%5D%5Beq%5D=${RECORD_ID}`,
+      },
+    ],
+    tools: [
+      {
+        name: 'create_invoice',
+        label: 'Skapa faktura',
+        confirm: 'Säker?',
+        parameters: [{ name: 'due', label: 'Förfaller', type: 'date', required: true }],
+        href: `/api/v1/accounts/${RECORD_ID}/tools/create_invoice`,
+      },
+    ],
+    links: { self: `/api/v1/accounts/${RECORD_ID}`, history: `/api/v1/accounts/${RECORD_ID}/history` },
+  };
+}
+
 describe('buildOpenApiDocument', () => {
   const doc = buildOpenApiDocument([salesOrders(), accounts()], {
     metadataVersion: '7',
@@ -137,11 +234,221 @@ describe('buildOpenApiDocument', () => {
         '/api/v1/admin/api-keys/{id}',
         '/api/v1/admin/api-keys/{id}/lock',
         '/api/v1/admin/api-keys/{id}/unlock',
+        '/api/v1/accounts/{id}/card',
+        '/api/v1/accounts/card/evaluate',
+        '/api/v1/accounts/{id}/workflow-runs',
+        '/api/v1/sales_orders/{id}/card',
+        '/api/v1/sales_orders/card/evaluate',
+        '/api/v1/sales_orders/{id}/workflow-runs',
+        '/api/v1/admin/metadata/layouts/{name}',
+        '/api/v1/admin/metadata/rules/{name}/validate',
+        '/api/v1/admin/metadata/workflows/{name}/rollback/{version}',
+        '/api/v1/admin/jobs',
+        '/api/v1/admin/jobs/{id}',
+        '/api/v1/admin/workflow-runs',
+        '/api/v1/admin/workflow-runs/{run}/retry',
+        '/api/v1/admin/mail',
+        '/api/v1/admin/mail/{id}',
+        '/api/v1/admin/mail/{id}/retry',
         '/health',
       ]),
     );
     expect(Object.keys(doc.paths!).some((p) => p.includes('{module}'))).toBe(false);
     expect(doc.tags!.map((t) => t.name)).toEqual(expect.arrayContaining(['Accounts', 'Sales order']));
+  });
+
+  it('documents the card, the draft evaluation and the workflow runs of every module', () => {
+    for (const [module, pascal] of [
+      ['accounts', 'Accounts'],
+      ['sales_orders', 'SalesOrders'],
+    ]) {
+      const cardPath = doc.paths![`/api/v1/${module}/{id}/card`]!;
+      expect(cardPath.get!.operationId).toBe(`get${pascal}Card`);
+      expect(cardPath.parameters).toEqual([{ $ref: '#/components/parameters/RecordId' }]);
+      expect(cardPath.get!.parameters).toEqual([
+        { $ref: '#/components/parameters/CardLang' },
+        { $ref: '#/components/parameters/CardExplain' },
+      ]);
+      expect(bodySchema(cardPath.get!.responses!['200'])).toMatchObject({ properties: { data: { $ref: '#/components/schemas/Card' } } });
+      expect(Object.keys(cardPath.get!.responses!)).toEqual(['200', '400', '401', '403', '404']);
+
+      const evaluate = doc.paths![`/api/v1/${module}/card/evaluate`]!;
+      expect(Object.keys(evaluate)).toEqual(['post']);
+      expect(evaluate.post!.operationId).toBe(`evaluate${pascal}Card`);
+      expect(bodySchema(evaluate.post!.requestBody!)).toEqual({ $ref: '#/components/schemas/CardDraft' });
+      expect(bodySchema(evaluate.post!.responses!['200'])).toMatchObject({
+        properties: { data: { $ref: '#/components/schemas/CardEvaluation' } },
+      });
+
+      const runs = doc.paths![`/api/v1/${module}/{id}/workflow-runs`]!;
+      expect(runs.get!.operationId).toBe(`list${pascal}WorkflowRuns`);
+      expect(bodySchema(runs.get!.responses!['200'])).toMatchObject({
+        properties: { data: { type: 'array', items: { $ref: '#/components/schemas/WorkflowRun' } } },
+      });
+    }
+    const lang = doc.components!.parameters!.CardLang as OpenAPIV3_1.ParameterObject;
+    expect(lang).toMatchObject({ name: 'lang', in: 'query' });
+    expect(doc.components!.parameters!.CardExplain).toMatchObject({ name: 'explain', in: 'query', schema: { type: 'boolean' } });
+  });
+
+  it('describes the card as the card service builds it', () => {
+    const check = componentValidator(doc);
+    const cardSchema = { $ref: '#/components/schemas/Card' };
+    expect(check(cardSchema, card())).toEqual([]);
+    expect(undocumented(doc, 'Card', card())).toEqual([]);
+    expect(undocumented(doc, 'CardBlock', card().blocks[0])).toEqual([]);
+    expect(undocumented(doc, 'CardField', card().blocks[0].fields[0])).toEqual([]);
+    expect(undocumented(doc, 'CardRelatedList', card().relatedLists[0])).toEqual([]);
+    expect(undocumented(doc, 'CardTool', card().tools[0])).toEqual([]);
+    expect(check(cardSchema, { ...card(), blocks: undefined })).not.toEqual([]);
+
+    const draft: CardView = {
+      ...card(),
+      record: null,
+      relatedLists: [],
+      links: {},
+      errors: [{ field: 'name', code: 'required', message: 'x' }],
+    };
+    const evaluation = { $ref: '#/components/schemas/CardEvaluation' };
+    expect(check(evaluation, draft)).toEqual([]);
+    expect(check(evaluation, { ...draft, errors: undefined })).not.toEqual([]);
+
+    const body = { $ref: '#/components/schemas/CardDraft' };
+    expect(check(body, { values: { name: 'Acme' } })).toEqual([]);
+    expect(check(body, { id: RECORD_ID, values: { name: null } })).toEqual([]);
+    expect(check(body, { values: {}, extra: 1 })).not.toEqual([]);
+    expect(check(body, { id: 'nope', values: {} })).not.toEqual([]);
+  });
+
+  it('documents the metadata endpoints of every kind', () => {
+    expect(Object.values(METADATA_KIND_DOCS).map((k) => k.segment)).toEqual(Object.values(METADATA_KINDS).map((k) => k.segment));
+    const byId = new Map(operations(doc).map(([path, method, op]) => [op.operationId, { path, method, op }]));
+    for (const { segment, one, many, body } of Object.values(METADATA_KIND_DOCS)) {
+      const base = `/api/v1/admin/metadata/${segment}`;
+      expect(byId.get(`adminList${many}`)).toMatchObject({ path: base, method: 'get' });
+      expect(byId.get(`adminGet${one}`)).toMatchObject({ path: `${base}/{name}`, method: 'get' });
+      expect(byId.get(`adminPublish${one}`)).toMatchObject({ path: `${base}/{name}`, method: 'put' });
+      expect(byId.get(`adminValidate${one}`)).toMatchObject({ path: `${base}/{name}/validate`, method: 'post' });
+      expect(byId.get(`adminList${one}Versions`)).toMatchObject({ path: `${base}/{name}/versions`, method: 'get' });
+      expect(byId.get(`adminRollback${one}`)).toMatchObject({ path: `${base}/{name}/rollback/{version}`, method: 'post' });
+      const publish = byId.get(`adminPublish${one}`)!.op;
+      expect(bodySchema(publish.requestBody!)).toEqual({ $ref: `#/components/schemas/${body}` });
+      expect(Object.keys(publish.responses!)).toEqual(expect.arrayContaining(['200', '201', '422']));
+      expect(publish.responses!['422']).toEqual({ $ref: '#/components/responses/InvalidMetadata' });
+      expect(schemaOf(doc, body)).toBeDefined();
+    }
+    const invalid = doc.components!.responses!.InvalidMetadata as OpenAPIV3_1.ResponseObject;
+    expect(invalid.content!['application/problem+json'].schema).toEqual({ $ref: '#/components/schemas/MetadataProblemDetails' });
+
+    const check = componentValidator(doc);
+    const version: MetadataVersionView = {
+      kind: 'layout',
+      name: 'accounts',
+      version: 2,
+      checksum: 'abc',
+      author: 'Bootstrap admin key',
+      source: 'api',
+      createdAt: '2025-01-01T00:00:00.000Z',
+      active: true,
+    };
+    expect(check({ $ref: '#/components/schemas/MetadataVersion' }, version)).toEqual([]);
+    expect(undocumented(doc, 'MetadataVersion', version)).toEqual([]);
+    expect(check({ $ref: '#/components/schemas/RuleSet' }, [{ id: 'r', when: {}, hide: ['x'] }])).toEqual([]);
+    expect(check({ $ref: '#/components/schemas/RuleSet' }, { rules: [] })).toEqual([]);
+  });
+
+  it('documents jobs, workflow runs and mail for admins', () => {
+    const paths = doc.paths!;
+    expect(paths['/api/v1/admin/jobs']!.get!.operationId).toBe('adminListJobs');
+    expect(paths['/api/v1/admin/jobs/{id}']!.get!.operationId).toBe('adminGetJob');
+    const listRuns = paths['/api/v1/admin/workflow-runs']!.get!;
+    expect(listRuns.parameters!.map((p) => ('name' in p ? p.name : p.$ref))).toEqual(['status', 'workflow']);
+    expect((listRuns.parameters![0] as OpenAPIV3_1.ParameterObject).schema).toMatchObject({
+      enum: ['queued', 'running', 'waiting', 'completed', 'failed', 'stopped'],
+    });
+    const retryRun = paths['/api/v1/admin/workflow-runs/{run}/retry']!.post!;
+    expect(Object.keys(retryRun.responses!)).toEqual(['202', '400', '401', '403', '404', '409']);
+    expect(paths['/api/v1/admin/mail']!.get!.operationId).toBe('adminListMail');
+    expect(paths['/api/v1/admin/mail/{id}']!.get!.operationId).toBe('adminGetMail');
+    expect(Object.keys(paths['/api/v1/admin/mail/{id}/retry']!.post!.responses!)).toContain('202');
+
+    const check = componentValidator(doc);
+    const job: JobView = {
+      id: RECORD_ID,
+      type: 'formula.backfill',
+      status: 'running',
+      payload: { module: 'accounts' },
+      progress: { done: 5, total: 10 },
+      error: null,
+      attempts: 1,
+      createdAt: '2025-01-01T00:00:00.000Z',
+      startedAt: '2025-01-01T00:00:01.000Z',
+      finishedAt: null,
+    };
+    expect(check({ $ref: '#/components/schemas/Job' }, job)).toEqual([]);
+    expect(undocumented(doc, 'Job', job)).toEqual([]);
+    const mail: MailDetail = {
+      id: RECORD_ID,
+      to: ['a@example.com'],
+      cc: [],
+      subject: 'Hi',
+      status: 'kept',
+      attempts: 0,
+      lastError: null,
+      template: 'opportunity-won',
+      record: { module: 'opportunities', id: RECORD_ID },
+      createdAt: '2025-01-01T00:00:00.000Z',
+      sentAt: null,
+      html: '<p>Hi</p>',
+      text: 'Hi',
+      attachments: [{ filename: 'a.pdf', contentType: 'application/pdf', size: 10 }],
+      idempotencyKey: null,
+      workflowRunId: null,
+    };
+    expect(check({ $ref: '#/components/schemas/MailMessageDetail' }, mail)).toEqual([]);
+    expect(undocumented(doc, 'MailMessageDetail', mail)).toEqual([]);
+    const step = {
+      step: 0,
+      action: 'sendEmail',
+      status: 'completed',
+      attempts: 1,
+      result: { mailId: RECORD_ID },
+      error: null,
+      startedAt: '2025-01-01T00:00:00.000Z',
+      finishedAt: '2025-01-01T00:00:00.010Z',
+      durationMs: 10,
+    };
+    const run = {
+      id: RECORD_ID,
+      workflow: 'opportunity_won',
+      module: 'opportunities',
+      recordId: RECORD_ID,
+      trigger: 'update',
+      status: 'failed',
+      error: 'boom',
+      attempts: 5,
+      depth: 0,
+      causation: [{ workflow: 'x', module: 'accounts', recordId: RECORD_ID }],
+      resumeAt: null,
+      createdAt: '2025-01-01T00:00:00.000Z',
+      startedAt: null,
+      finishedAt: null,
+      durationMs: null,
+      steps: [step],
+    };
+    expect(check({ $ref: '#/components/schemas/WorkflowRun' }, run)).toEqual([]);
+    expect(check({ $ref: '#/components/schemas/WorkflowRun' }, { ...run, status: 'lost' })).not.toEqual([]);
+  });
+
+  it('tags every operation with a declared tag; its schemas compile with ajv strict and none is named like a module one', () => {
+    const declared = new Set(doc.tags!.map((t) => t.name));
+    for (const [, , op] of operations(doc)) for (const tag of op.tags ?? []) expect(declared).toContain(tag);
+    const check = componentValidator(doc);
+    for (const name of Object.keys(doc.components!.schemas!)) {
+      expect(() => check({ $ref: `#/components/schemas/${name}` }, null)).not.toThrow();
+    }
+    const empty = buildOpenApiDocument([], { metadataVersion: '0' });
+    expect(Object.keys(empty.components!.schemas!).filter((name) => /(Record|Create|Update)$/.test(name))).toEqual([]);
   });
 
   it('requires the bearer API key everywhere except /health', () => {
@@ -216,5 +523,14 @@ describe('buildOpenApiDocument', () => {
     const ids = operations(clash).map(([, , op]) => op.operationId);
     expect(new Set(ids).size).toBe(ids.length);
     expect(new Set(clash.tags!.map((t) => t.name)).size).toBe(clash.tags!.length);
+    // `getAccountsCard` would be both the card of `accounts` and the get of `accounts_card`.
+    const suffixes = buildOpenApiDocument(
+      [accounts(), { ...accounts(), name: 'accounts_card' }, { ...accounts(), name: 'accounts_history' }],
+      { metadataVersion: '1' },
+    );
+    const suffixIds = operations(suffixes).map(([, , op]) => op.operationId);
+    expect(new Set(suffixIds).size).toBe(suffixIds.length);
+    expect(suffixes.paths!['/api/v1/accounts/{id}/card']!.get!.operationId).toBe('getAccountsCard');
+    expect(suffixes.paths!['/api/v1/accounts_card/{id}']!.get!.operationId).toBe('getAccountsCard2');
   });
 });

@@ -2,7 +2,10 @@ import type { OpenAPIV3_1 } from 'openapi-types';
 import type { ModuleDefinition } from '../metadata/metadata.types';
 import { buildRecordSchema, labelOf } from '../records/record-schema.builder';
 import { ADMIN_TAGS, adminPaths } from './openapi-admin-paths';
+import { backgroundSchemas, recordWorkflowRunsPaths } from './openapi-background';
+import { cardParameters, cardPaths, cardSchemas } from './openapi-cards';
 import { asSchema, type Paths, sharedComponents } from './openapi-components';
+import { metadataSchemas } from './openapi-metadata-paths';
 import { type ModuleNaming, pascalCase, recordPaths } from './openapi-record-paths';
 
 export interface OpenApiDocumentOptions {
@@ -14,12 +17,15 @@ export interface OpenApiDocumentOptions {
 
 /**
  * Builds the OpenAPI 3.1 document of the REST API from module metadata: per module the
- * `<Pascal>Record`, `<Pascal>Create` and `<Pascal>Update` schemas and the concrete record paths,
- * plus the admin (metadata, API keys) and health paths. Pure: same metadata, same document.
+ * `<Pascal>Record`, `<Pascal>Create` and `<Pascal>Update` schemas and the concrete record, card and
+ * workflow-run paths, plus the admin (metadata of every kind, workflow runs, jobs, mail, API keys)
+ * and health paths. Pure: same metadata, same document.
  */
 export function buildOpenApiDocument(modules: ModuleDefinition[], options: OpenApiDocumentOptions): OpenAPIV3_1.Document {
   const components = sharedComponents();
-  const schemas = components.schemas ?? {};
+  const schemas = { ...components.schemas, ...metadataSchemas(), ...cardSchemas(), ...backgroundSchemas() };
+  components.schemas = schemas;
+  components.parameters = { ...components.parameters, ...cardParameters() };
   const paths: Paths = {};
   const tags: OpenAPIV3_1.TagObject[] = [];
   const usedTags = new Set(ADMIN_TAGS.map((tag) => tag.name));
@@ -35,9 +41,10 @@ export function buildOpenApiDocument(modules: ModuleDefinition[], options: OpenA
     schemas[`${naming.pascal}Record`] = asSchema(buildRecordSchema(module, 'output'));
     schemas[`${naming.pascal}Create`] = asSchema(buildRecordSchema(module, 'create'));
     schemas[`${naming.pascal}Update`] = asSchema(buildRecordSchema(module, 'update'));
-    Object.assign(paths, recordPaths(module, naming));
+    Object.assign(paths, recordPaths(module, naming), cardPaths(module, naming), recordWorkflowRunsPaths(module, naming));
   }
   Object.assign(paths, adminPaths());
+  uniqueOperationIds(paths);
 
   return {
     openapi: '3.1.0',
@@ -67,6 +74,22 @@ function uniqueName(base: string, used: Set<string>): string {
   for (let n = 2; used.has(name); n++) name = `${base}${n}`;
   used.add(name);
   return name;
+}
+
+/**
+ * Module operationIds are a verb, the module's PascalCase and maybe a suffix, so two modules can
+ * still meet (`getAccountsCard` is the card of `accounts` and the record get of `accounts_card`).
+ * A later operation, in document order, gets a numeric suffix; modules come sorted, so the result
+ * does not depend on registry order.
+ */
+function uniqueOperationIds(paths: Paths): void {
+  const used = new Set<string>();
+  for (const item of Object.values(paths)) {
+    for (const method of ['get', 'put', 'post', 'delete', 'patch'] as const) {
+      const operation = item[method];
+      if (operation?.operationId) operation.operationId = uniqueName(operation.operationId, used);
+    }
+  }
 }
 
 /** The English plural label, unless another module or an admin tag already shows it. */
