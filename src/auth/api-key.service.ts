@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { UUID } from '../common/ids';
 import { AppException } from '../common/app.exception';
 import { RequestContext } from '../common/request-context';
 import { ApiKeyQueries, ApiKeyRecord, ApiKeyRepository, ApiKeyStore } from './api-key.repository';
@@ -36,7 +37,6 @@ export const API_KEY_TOUCH_INTERVAL_MS = 60_000;
 const MAX_KEY_LENGTH = 512;
 const CACHE_SWEEP_SIZE = 1_000;
 const BOOTSTRAP_KEY_NAME = 'Bootstrap admin key';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface CachedKey {
   id: string;

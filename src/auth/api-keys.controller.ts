@@ -1,11 +1,10 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { UUID } from '../common/ids';
 import { AppException } from '../common/app.exception';
 import { RequestContext } from '../common/request-context';
 import { ApiKeyService, ApiKeyView, CreatedApiKey } from './api-key.service';
 import { Ctx } from './ctx.decorator';
 import { RequirePermission } from './require-permission.decorator';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Admin API for API keys. The secret of a key is returned once, by POST. */
 @Controller('api/v1/admin/api-keys')

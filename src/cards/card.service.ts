@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { UUID } from '../common/ids';
 import { AppException } from '../common/app.exception';
 import type { RequestContext } from '../common/request-context';
 import { assertPermission, hasPermission } from '../auth/permission.policy';
@@ -21,8 +22,6 @@ export interface CardOptions {
   lang: string;
   explain: boolean;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The entity card: the module's layout resolved for one record (or an unsaved

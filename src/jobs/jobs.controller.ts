@@ -1,9 +1,9 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
+import { UUID } from '../common/ids';
 import { AppException } from '../common/app.exception';
 import { RequirePermission } from '../auth/require-permission.decorator';
 import { JobRepository } from './job.repository';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const STATUSES = ['queued', 'running', 'completed', 'failed'];
 
 /** Background jobs (formula backfills, …) with their progress, for admins. */

@@ -1,4 +1,5 @@
 import type { FieldError } from '../common/app.exception';
+import { UUID } from '../common/ids';
 
 /** What {@link MailService.queue} takes. */
 export interface QueueMailInput {
@@ -18,7 +19,6 @@ export interface QueueMailInput {
   attachments?: Array<{ filename: string; contentType: string; content: Buffer }>;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // A pragmatic address check (local@domain.tld, no spaces, quotes or brackets); the SMTP server has the last word.
 const EMAIL = /^[^\s@<>()[\]",;:\\]+@[^\s@<>()[\]",;:\\]+\.[^\s@<>()[\]",;:\\.]{2,}$/;
 const MAX_RECIPIENTS = 50;

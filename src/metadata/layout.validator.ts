@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { article, withArticle } from './module-schema';
 import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import type { ErrorObject, ValidateFunction } from 'ajv';
@@ -442,22 +443,6 @@ function isName(value: unknown): value is string {
 
 function elements(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [];
-}
-
-function withArticle(word: string): string {
-  return (/^[aeiou]/.test(word) ? 'an ' : 'a ') + word;
-}
-
-function article(type: string): string {
-  const names: Record<string, string> = {
-    object: 'an object',
-    array: 'an array',
-    integer: 'an integer',
-    string: 'a string',
-    number: 'a number',
-    boolean: 'true or false',
-  };
-  return names[type] ?? type;
 }
 
 function hasField(module: ModuleDefinition, name: string): boolean {

@@ -249,11 +249,13 @@ function languageMessage(code: string): string {
   return `${JSON.stringify(code)} is not a language code; use codes like en, sv or pt-BR`;
 }
 
-function withArticle(word: string): string {
+/** "a text", "an integer": a word with its indefinite article, for messages. */
+export function withArticle(word: string): string {
   return (/^[aeio]/.test(word) ? 'an ' : 'a ') + word;
 }
 
-function article(type: string): string {
+/** A JSON Schema type as words ("an object", "true or false"). */
+export function article(type: string): string {
   const names: Record<string, string> = {
     object: 'an object',
     array: 'an array',

@@ -1,4 +1,5 @@
 import { AppException, type FieldError } from '../common/app.exception';
+import { UUID } from '../common/ids';
 import type { CompiledModule } from '../metadata/compiled-module';
 import type { FieldDefinition } from '../metadata/metadata.types';
 import { fieldExpression, sqlLiteral, sqlTypeOf, SYSTEM_ALIASES, SYSTEM_COLUMNS, type SqlValueType } from './sql';
@@ -268,7 +269,6 @@ function compileFilter(
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A real calendar day as YYYY-MM-DD: "2024-02-30" would otherwise compare as text and quietly match nothing. */
 function isCalendarDate(raw: string): boolean {

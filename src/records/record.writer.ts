@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { UUID } from '../common/ids';
 import { AppException, type FieldError } from '../common/app.exception';
 import type { RequestContext } from '../common/request-context';
 import { assertPermission } from '../auth/permission.policy';
@@ -14,8 +15,6 @@ import { prepareWrite } from './record-write.pipeline';
 import { SqlRecordReader } from './record.reader';
 import type { RecordRepository, RecordRow } from './record.repository';
 import { RecordInsertBatcher, type OutboxEvent } from './record-insert.batcher';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Record writes inside one transaction (or one statement): every create,

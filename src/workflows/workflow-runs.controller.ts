@@ -1,4 +1,5 @@
 import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { UUID } from '../common/ids';
 import { AppException } from '../common/app.exception';
 import type { RequestContext } from '../common/request-context';
 import { Ctx } from '../auth/ctx.decorator';
@@ -8,7 +9,6 @@ import { MetadataRegistry } from '../metadata/metadata.registry';
 import { WorkflowEngine } from './workflow.engine';
 import { WorkflowRunRepository, type RunRow, type StepRow } from './workflow-run.repository';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const STATUSES = ['queued', 'running', 'waiting', 'completed', 'failed', 'stopped'];
 const iso = (value: Date | null) => (value ? new Date(value).toISOString() : null);
 

@@ -169,7 +169,8 @@ function checkAction(
       expression(action.until, `${at}/until`);
       break;
     case 'runTool':
-      if (!tools.get(module.name)?.has(action.tool)) problems.push({ pointer: `${at}/tool`, message: `${module.name} has no tool "${action.tool}"` });
+      if (!tools.get(module.name)?.has(action.tool))
+        problems.push({ pointer: `${at}/tool`, message: `${module.name} has no tool "${action.tool}"` });
       for (const [name, source] of Object.entries(action.params ?? {})) expression(source, `${at}/params/${name}`);
       break;
   }
