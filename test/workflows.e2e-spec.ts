@@ -6,10 +6,15 @@ import { WorkflowEngine } from '../src/workflows/workflow.engine';
 import { account, createRecord } from './support/factories';
 import { startTestApp, type TestApp } from './support/test-app';
 import { eventually } from './support/wait';
+import { describeIfService, redisAvailable, TEST_REDIS_URL } from './support/redis';
 
 const SECRET = 'webhook-secret-for-tests';
 
-describe('workflows', () => {
+/** The same workflow suite on each queue driver: in-process always, BullMQ when Redis answers (always in CI). */
+const DRIVERS: Array<{ name: string; redisUrl: string | undefined }> = [{ name: 'in-process', redisUrl: undefined }];
+const bullmq = { name: 'BullMQ', redisUrl: TEST_REDIS_URL };
+
+function workflowSuite(driver: { name: string; redisUrl: string | undefined }) {
   let t: TestApp;
   let hooks: Server;
   const received: Array<{ headers: IncomingMessage['headers']; body: string }> = [];
@@ -24,7 +29,7 @@ describe('workflows', () => {
       });
     });
     await new Promise<void>((resolve) => hooks.listen(0, '127.0.0.1', resolve));
-    t = await startTestApp({ webhookSecret: SECRET, webhookAllowedHosts: ['127.0.0.1'] });
+    t = await startTestApp({ webhookSecret: SECRET, webhookAllowedHosts: ['127.0.0.1'], redisUrl: driver.redisUrl });
   });
   afterAll(async () => {
     await t.close();
@@ -347,4 +352,9 @@ describe('workflows', () => {
       expect.arrayContaining(['/watch/field', '/actions/0/values/total_invoiced', '/actions/0/values/nope', '/actions/1/module']),
     );
   });
-});
+}
+
+for (const driver of DRIVERS) describe(`workflows on the ${driver.name} queue`, () => workflowSuite(driver));
+describeIfService(redisAvailable(), `Redis is not reachable at ${TEST_REDIS_URL}`, `workflows on the ${bullmq.name} queue`, () =>
+  workflowSuite(bullmq),
+);
