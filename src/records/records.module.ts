@@ -16,10 +16,17 @@ import { RecordService } from './record.service';
 import { RecordsController } from './records.controller';
 import { ToolService } from '../tools/tool.service';
 import { ToolsController } from '../tools/tools.controller';
+import { APP_CONFIG, type AppConfig } from '../config/app.config';
+import { ChromiumPdfRenderer } from '../documents/chromium-pdf.renderer';
+import { DocumentTemplateStore } from '../documents/document-template.store';
+import { TAG_RENDERERS, TAG_TEMPLATE_RENDERERS } from '../documents/document.renderers';
+import { DocumentService } from '../documents/document.service';
+import { DocumentsController } from '../documents/documents.controller';
+import { PDF_RENDERER } from '../documents/pdf.renderer';
 
 /**
  * Records and everything that acts on them: cards, formula refresh, jobs,
- * workflows and module tools. One module, because the generic record routes must be registered
+ * workflows, module tools and documents. One module, because the generic record routes must be registered
  * after every fixed route under /api/v1 (admin/…, card/evaluate, workflow-runs).
  */
 @Module({
@@ -35,8 +42,16 @@ import { ToolsController } from '../tools/tools.controller';
     WorkflowEngine,
     { provide: WORKFLOW_MAILER, useExisting: MailService },
     ToolService,
+    {
+      provide: PDF_RENDERER,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => new ChromiumPdfRenderer({ executablePath: config.chromiumPath }),
+    },
+    { provide: TAG_TEMPLATE_RENDERERS, useValue: TAG_RENDERERS },
+    DocumentTemplateStore,
+    DocumentService,
   ],
-  controllers: [JobsController, WorkflowRunsController, CardsController, ToolsController, RecordsController],
+  controllers: [JobsController, WorkflowRunsController, CardsController, ToolsController, DocumentsController, RecordsController],
   exports: [RecordService],
 })
 export class RecordsModule {}
