@@ -15,8 +15,12 @@
  * 2. latency, closed loop: BENCH_CLIENTS=10 clients send BENCH_SAVES=500 saves, each its next save as
  *    soon as the last one answered; then waits for the runs. save→done = the run's `finished_at` minus
  *    the time the POST was sent (client clock; the same machine clock as the database's);
- * 3. latency, paced: BENCH_SAVES saves sent at a fixed BENCH_RATE=50 saves/s (an open loop, so the
- *    queue is not saturated and the figure is the pipeline's own latency). BENCH_RATE=0 skips it.
+ * 3. latency, paced: BENCH_SAVES saves sent at a fixed rate, one phase per rate of BENCH_RATE=50,100
+ *    saves/s (0: none) — an open loop: arrivals do not slow down when the engine does, so below the
+ *    engine's workflow capacity this is the pipeline's own latency, and near it the knee shows.
+ *
+ * The timestamps of each run, its steps and its outbox event split the latency into segments; the
+ * engine's SQL statements and Redis commands are counted per save (bench/workflows.trace.ts).
  *
  * Prints saves/s and save→done p50/p95/p99 per driver, where the time goes (from the run's, steps' and
  * outbox event's timestamps), and the verdict for the target: p95 <= 100 ms on BullMQ.
@@ -33,9 +37,10 @@ import { performance } from 'node:perf_hooks';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { getPGliteInstance } from 'typeorm-pglite';
 import { createApp } from '../src/app.factory';
 import { loadConfig, type AppConfig } from '../src/config/app.config';
-import { DATABASE, type Database } from '../src/database/database';
+import { DATABASE, type Database, type SqlExecutor } from '../src/database/database';
 import { bullmqQueueName } from '../src/queue/bullmq-queue.driver';
 import { JOB_QUEUE, type JobQueue } from '../src/queue/job-queue';
 import { createRedis, redactRedisUrl } from '../src/queue/redis-connection';
@@ -45,6 +50,7 @@ import { LoadGenerator } from './load.worker';
 import { postgresSql, type RawSql } from './raw-sql';
 import { SaveClient, type SaveRun, type SaveSpec } from './workflows.client';
 import { NOTES, NOTES_MODULE, ticketInput, TICKETS, TICKETS_MODULE, TWO_ACTIONS_WORKFLOW, WORKFLOW } from './workflows.metadata';
+import { Tracer, UNTRACED, UNTRACED_REDIS, type TraceSnapshot } from './workflows.trace';
 import {
   latencyResult,
   mainTable,
@@ -54,6 +60,7 @@ import {
   throughputResult,
   throughputTable,
   timelines,
+  traceLines,
   type DriverResult,
   type LatencyResult,
 } from './workflows.report';
@@ -67,6 +74,19 @@ function intEnv(name: string, fallback: number, min = 1): number {
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got "${raw}"`);
   return value;
+}
+
+/** BENCH_RATE=50,80: the paced phases' rates (0 or empty: none). */
+function ratesEnv(name: string, fallback: number[]): number[] {
+  const raw = process.env[name];
+  if (raw === undefined) return fallback;
+  const rates = raw
+    .split(',')
+    .map((r) => r.trim())
+    .filter((r) => r !== '' && r !== '0')
+    .map(Number);
+  if (rates.some((r) => !Number.isFinite(r) || r <= 0)) throw new Error(`${name} must be saves per second, comma-separated, got "${raw}"`);
+  return rates;
 }
 
 /** BENCH_DRIVERS=bullmq measures one driver (default: both, in-process first). */
@@ -105,7 +125,8 @@ interface Settings {
   connections: number;
   clients: number;
   saves: number;
-  rate: number;
+  /** Paced phases, saves per second each (empty: none). */
+  rates: number[];
   warmupSaves: number;
   drainTimeoutMs: number;
   profileDir?: string;
@@ -120,12 +141,13 @@ async function main(): Promise<number> {
     connections: intEnv('BENCH_CONNECTIONS', 20),
     clients: intEnv('BENCH_CLIENTS', 10),
     saves: intEnv('BENCH_SAVES', 500),
-    rate: intEnv('BENCH_RATE', 50, 0),
+    rates: ratesEnv('BENCH_RATE', [50, 100]),
     warmupSaves: intEnv('BENCH_WARMUP_SAVES', 200, 0),
     drainTimeoutMs: intEnv('BENCH_DRAIN_TIMEOUT', 600) * 1000,
     profileDir: process.env.BENCH_PROFILE || undefined,
   };
   const drivers = driversToRun();
+  const tracer = Tracer.install();
   const ci = process.env.CI === 'true';
   const redis = drivers.includes('bullmq') ? await probeRedis(settings.redisUrl) : undefined;
   const queueConcurrency = loadConfig(process.env, { adminApiKey: undefined }).queueConcurrency;
@@ -146,7 +168,7 @@ async function main(): Promise<number> {
   log(
     `phases per driver: ${settings.warmupSaves} warm-up saves; autocannon -c ${settings.connections} for ${settings.seconds} s ` +
       `after ${settings.warmup} s warm-up, then drain; closed loop ${settings.clients} clients x ${settings.saves} saves` +
-      (settings.rate > 0 ? `; paced ${settings.rate} saves/s x ${settings.saves} saves` : ''),
+      (settings.rates.length > 0 ? `; paced ${settings.rates.join(', ')} saves/s x ${settings.saves} saves` : ''),
   );
   log();
 
@@ -164,7 +186,7 @@ async function main(): Promise<number> {
         continue;
       }
       log(`== ${driver} ==`);
-      const result = await runDriver(driver, settings, load, client, redis);
+      const result = await runDriver(driver, settings, load, client, tracer);
       results.push(result);
       log();
     }
@@ -176,13 +198,13 @@ async function main(): Promise<number> {
 
   log(mainTable(results));
   log("(saves/s: autocannon POST creates; save→done: run finished_at − POST sent, completed runs; closed loop = the issue's");
-  log(' "same run" latency with moderate concurrency, paced = an open loop below saturation)');
+  log(' "same run" latency with moderate concurrency, paced = an open loop at a fixed rate)');
   log();
   log(throughputTable(results));
   log();
   log(segmentTable(results.filter((r) => !r.skipped)));
-  for (const r of results)
-    for (const l of r.latency) if (l.redis) log(`Redis commands per save, ${r.driver}, ${l.label} (most called): ${l.redis.top}`);
+  log();
+  for (const line of traceLines(results)) log(line);
   log();
   const bull = results.find((r) => r.driver === 'bullmq');
   if (!bull || bull.skipped) {
@@ -193,6 +215,12 @@ async function main(): Promise<number> {
       log(
         `${pass ? 'PASS' : 'FAIL'}  save→done p95 on BullMQ, ${l.label}: ${ms(l.total.p95)} (target <= ${P95_TARGET_MS} ms; p50 ${ms(l.total.p50)})`,
       );
+      const capacity = bull.throughput?.runsPerSecond ?? Infinity;
+      if (!pass && l.saveRate > capacity)
+        log(
+          `      the clients saved ${Math.round(l.saveRate)}/s, above the ${Math.round(capacity)} runs/s the workflow engine completed under ` +
+            'the autocannon load: runs queue up, and the latency is mostly that backlog (see "job pickup" above)',
+        );
     }
   }
   log(`load average after the runs: ${loadText()}`);
@@ -220,10 +248,11 @@ async function main(): Promise<number> {
   return problems > 0 ? 1 : 0;
 }
 
-async function runDriver(driver: Driver, s: Settings, load: LoadGenerator, client: SaveClient, redis?: Redis): Promise<DriverResult> {
+async function runDriver(driver: Driver, s: Settings, load: LoadGenerator, client: SaveClient, tracer: Tracer): Promise<DriverResult> {
   const schema = `bench_workflows_${driver === 'bullmq' ? 'bullmq' : 'inprocess'}`;
   const adminKey = `bench-${randomBytes(16).toString('hex')}`;
   let adminSql: RawSql | undefined;
+  let probeSql: RawSql | undefined;
   let app: NestExpressApplication | undefined;
   let profiler: CpuProfiler | undefined;
   let queueName: string | undefined;
@@ -252,13 +281,19 @@ async function runDriver(driver: Driver, s: Settings, load: LoadGenerator, clien
     const url = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
     const headers = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' };
     const db = app.get<Database>(DATABASE);
+    // The bench's own reads (waiting for the runs, the timelines) go through a connection of their own on
+    // PostgreSQL, so they take nothing from the engine's pool and their cost is not counted as the engine's.
+    if (s.databaseUrl) probeSql = postgresSql(s.databaseUrl, schema, 1);
+    const probe: SqlExecutor = probeSql ?? db;
+    tracer.resetConnections();
+    if (db.kind === 'pglite') tracer.attachPglite(await getPGliteInstance());
     const queue = app.get<JobQueue>(JOB_QUEUE);
     const api = apiClient(url, headers);
 
     await api('PUT', `/api/v1/admin/metadata/modules/${TICKETS}`, TICKETS_MODULE);
     await api('PUT', `/api/v1/admin/metadata/modules/${NOTES}`, NOTES_MODULE);
     await api('PUT', `/api/v1/admin/metadata/workflows/${WORKFLOW}`, TWO_ACTIONS_WORKFLOW);
-    await sanityCheck(api, db, queue, s.drainTimeoutMs);
+    await sanityCheck(api, probe, queue, s.drainTimeoutMs);
 
     const savesUrl = `${url}/api/v1/${TICKETS}`;
     const saves = (phase: string, spec: Pick<SaveSpec, 'mode' | 'clients' | 'rate' | 'saves'>) =>
@@ -266,7 +301,7 @@ async function runDriver(driver: Driver, s: Settings, load: LoadGenerator, clien
     if (s.warmupSaves > 0) {
       log(`  warm-up: ${s.warmupSaves} saves...`);
       await saves('warmup', { mode: 'closed', clients: s.clients, saves: s.warmupSaves });
-      await drain(db, queue, s.drainTimeoutMs);
+      await drain(probe, queue, s.drainTimeoutMs);
     }
 
     profiler = await CpuProfiler.start(s.profileDir ? join(s.profileDir, driver) : undefined);
@@ -286,38 +321,44 @@ async function runDriver(driver: Driver, s: Settings, load: LoadGenerator, clien
     );
     const loadEnd = Date.now();
     log(`  draining the runs the load started...`);
-    const drained = await around('load-drain', () => drain(db, queue, s.drainTimeoutMs));
+    const drained = await around('load-drain', () => drain(probe, queue, s.drainTimeoutMs));
     if (!drained) log(`  (not drained within ${s.drainTimeoutMs / 1000} s)`);
-    const throughput = throughputResult(http, await timelines(db, ticketInput('load').name), loadEnd);
+    const throughput = throughputResult(http, await timelines(probe, ticketInput('load').name), loadEnd);
 
     const latency: LatencyResult[] = [];
     const phases: Array<{ label: string; phase: string; spec: Pick<SaveSpec, 'mode' | 'clients' | 'rate' | 'saves'> }> = [
       { label: `closed loop, ${s.clients} clients`, phase: 'closed', spec: { mode: 'closed', clients: s.clients, saves: s.saves } },
     ];
-    if (s.rate > 0) phases.push({ label: `paced, ${s.rate}/s`, phase: 'paced', spec: { mode: 'paced', rate: s.rate, saves: s.saves } });
+    for (const rate of s.rates)
+      phases.push({ label: `paced, ${rate}/s`, phase: `paced ${rate}`, spec: { mode: 'paced', rate, saves: s.saves } });
     for (const p of phases) {
       log(`  latency, ${p.label}: ${s.saves} saves...`);
-      const before = await redisStats(driver === 'bullmq' ? redis : undefined);
+      const before = tracer.snapshot();
       const elu = performance.eventLoopUtilization();
       const cpu = process.cpuUsage();
+      // Measured until the last run finished (before waiting for the queue to be idle, which polls it).
+      let after: { trace: TraceSnapshot; elu: number; cpu: NodeJS.CpuUsage } | undefined;
       const run: SaveRun = await around(p.phase, async () => {
         const done = await saves(p.phase, p.spec);
-        await drain(db, queue, s.drainTimeoutMs);
+        const drained = await drain(probe, queue, s.drainTimeoutMs, () => {
+          after = { trace: tracer.snapshot(), elu: performance.eventLoopUtilization(elu).utilization, cpu: process.cpuUsage(cpu) };
+        });
+        if (!drained) log(`  (not drained within ${s.drainTimeoutMs / 1000} s)`);
         return done;
       });
-      const cpuUsed = process.cpuUsage(cpu);
-      const after = await redisStats(driver === 'bullmq' ? redis : undefined);
+      after ??= { trace: tracer.snapshot(), elu: performance.eventLoopUtilization(elu).utilization, cpu: process.cpuUsage(cpu) };
       latency.push(
-        latencyResult(p.label, run, await timelines(db, ticketInput(p.phase).name), {
-          elu: performance.eventLoopUtilization(elu).utilization,
-          cpuPerSave: (cpuUsed.user + cpuUsed.system) / 1000 / s.saves,
-          redis: before && after ? redisDiff(before, after, s.saves) : undefined,
+        latencyResult(p.label, run, await timelines(probe, ticketInput(p.phase).name), {
+          elu: after.elu,
+          cpuPerSave: (after.cpu.user + after.cpu.system) / 1000 / s.saves,
+          trace: tracer.diff(before, after.trace, s.saves),
         }),
       );
     }
     return { driver, throughput, latency };
   } finally {
     profiler?.close();
+    await probeSql?.close();
     await app?.close();
     if (queueName) await removeQueue(s.redisUrl, queueName).catch((e: Error) => log(`  could not remove queue ${queueName}: ${e.message}`));
     if (adminSql) {
@@ -339,31 +380,30 @@ function apiClient(base: string, headers: Record<string, string>): Api {
 }
 
 /**
- * Waits until every ticket has a finished run, the outbox is empty and the queue is idle.
- * Returns false on timeout. (Polls every 100 ms; the latencies come from the database's timestamps,
- * so the poll interval does not change them.)
+ * Waits until no outbox event is pending and no run is queued, running or waiting (a ticket's create
+ * event stays pending until its run exists), then calls `runsDone`, then waits until the queue is idle.
+ * Returns false on timeout. (Polls every 100 ms with two indexed counts; the latencies come from the
+ * database's timestamps, so the poll interval does not change them.)
  */
-async function drain(db: Database, queue: JobQueue, timeoutMs: number): Promise<boolean> {
+async function drain(probe: SqlExecutor, queue: JobQueue, timeoutMs: number, runsDone?: () => void): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const [row] = await db.query<{ tickets: number; finished: number; pending: number }>(
-      `SELECT (SELECT count(*) FROM records WHERE module = $1)::int AS tickets,
-              (SELECT count(*) FROM workflow_runs WHERE workflow = $2 AND finished_at IS NOT NULL)::int AS finished,
-              (SELECT count(*) FROM outbox WHERE processed_at IS NULL AND attempts < 10)::int AS pending`,
-      [TICKETS, WORKFLOW],
+    const [row] = await probe.query<{ pending: number; unfinished: number }>(
+      `${UNTRACED} SELECT (SELECT count(*) FROM outbox WHERE processed_at IS NULL AND attempts < 10)::int AS pending,
+              (SELECT count(*) FROM workflow_runs WHERE status IN ('queued', 'running', 'waiting'))::int AS unfinished`,
     );
-    if (Number(row.finished) >= Number(row.tickets) && Number(row.pending) === 0) break;
+    if (Number(row.pending) === 0 && Number(row.unfinished) === 0) break;
     if (Date.now() > deadline) return false;
     await sleep(100);
   }
-  const idle = await Promise.race([queue.idle().then(() => true), sleep(Math.max(1000, deadline - Date.now())).then(() => false)]);
-  return idle;
+  runsDone?.();
+  return Promise.race([queue.idle().then(() => true), sleep(Math.max(1000, deadline - Date.now())).then(() => false)]);
 }
 
 /** One save through the API: its run completes, the ticket is updated and a note links back to it. */
-async function sanityCheck(api: Api, db: Database, queue: JobQueue, timeoutMs: number): Promise<void> {
+async function sanityCheck(api: Api, probe: SqlExecutor, queue: JobQueue, timeoutMs: number): Promise<void> {
   const { data: ticket } = await api('POST', `/api/v1/${TICKETS}`, ticketInput('sanity'));
-  if (!(await drain(db, queue, timeoutMs))) throw new Error('sanity check: the run of one save did not finish');
+  if (!(await drain(probe, queue, timeoutMs))) throw new Error('sanity check: the run of one save did not finish');
   const { data: updated } = await api('GET', `/api/v1/${TICKETS}/${ticket.id}`);
   if (updated.status !== 'triaged' || updated.counter !== 1)
     throw new Error(`sanity check: the ticket is ${JSON.stringify(updated)}, not triaged with counter 1`);
@@ -376,9 +416,15 @@ async function sanityCheck(api: Api, db: Database, queue: JobQueue, timeoutMs: n
     throw new Error(`sanity check: the note is ${JSON.stringify(note)}`);
 }
 
-/** A connection to Redis when it answers PING within 2 s (used for INFO commandstats), else undefined. */
+/** A connection to Redis when it answers PING within 2 s, else undefined. */
 async function probeRedis(url: string): Promise<Redis | undefined> {
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const client = new Redis(url, {
+    connectionName: UNTRACED_REDIS,
+    lazyConnect: true,
+    connectTimeout: 2000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   client.on('error', () => undefined);
   try {
     await client.connect();
@@ -391,7 +437,7 @@ async function probeRedis(url: string): Promise<Redis | undefined> {
 }
 
 async function removeQueue(redisUrl: string, name: string): Promise<void> {
-  const connection = createRedis(redisUrl);
+  const connection = createRedis(redisUrl, UNTRACED_REDIS);
   const queue = new Queue(name, { connection });
   try {
     await queue.obliterate({ force: true });
@@ -399,33 +445,6 @@ async function removeQueue(redisUrl: string, name: string): Promise<void> {
     await queue.close();
     await connection.quit();
   }
-}
-
-type CommandStats = Map<string, { calls: number; usec: number }>;
-
-/** INFO commandstats (every client of this Redis counts, not only the engine). */
-async function redisStats(redis: Redis | undefined): Promise<CommandStats | undefined> {
-  if (!redis) return undefined;
-  const stats: CommandStats = new Map();
-  for (const match of (await redis.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm))
-    stats.set(match[1], { calls: Number(match[2]), usec: Number(match[3]) });
-  return stats;
-}
-
-function redisDiff(before: CommandStats, after: CommandStats, saves: number): LatencyResult['redis'] {
-  const rows = [...after].map(([name, a]) => {
-    const b = before.get(name) ?? { calls: 0, usec: 0 };
-    return { name, calls: a.calls - b.calls, usec: a.usec - b.usec };
-  });
-  const calls = rows.reduce((sum, r) => sum + r.calls, 0);
-  const usec = rows.reduce((sum, r) => sum + r.usec, 0);
-  const top = rows
-    .filter((r) => r.calls > 0)
-    .sort((x, y) => y.calls - x.calls)
-    .slice(0, 6)
-    .map((r) => `${r.name} ${(r.calls / saves).toFixed(1)}`)
-    .join(', ');
-  return { commandsPerSave: calls / saves, usecPerSave: usec / saves, top };
 }
 
 main().then(

@@ -3,6 +3,7 @@ import { table } from './cards.report';
 import type { LoadResult } from './load.worker';
 import type { SaveRun } from './workflows.client';
 import { TICKETS, WORKFLOW } from './workflows.metadata';
+import { UNTRACED, type TraceDiff } from './workflows.trace';
 
 /** The issue's target: save→done p95 on BullMQ, in ms. */
 export const P95_TARGET_MS = 100;
@@ -49,7 +50,7 @@ const ep = (column: string) => `(extract(epoch FROM ${column}) * 1000)::float8`;
 /** The timelines of the tickets whose name starts with `namePrefix` (one bench phase). */
 export async function timelines(db: SqlExecutor, namePrefix: string): Promise<Timeline[]> {
   const rows = await db.query<Record<string, unknown>>(
-    `SELECT rec.id::text AS id, ${ep('rec.created_at')} AS inserted, ${ep('o.leased_until')} - ${LEASE_MS} AS leased,
+    `${UNTRACED} SELECT rec.id::text AS id, ${ep('rec.created_at')} AS inserted, ${ep('o.leased_until')} - ${LEASE_MS} AS leased,
             r.status AS run_status, r.attempts, ${ep('r.created_at')} AS run_created, ${ep('r.started_at')} AS run_started,
             ${ep('s0.started_at')} AS s0_start, ${ep('s0.finished_at')} AS s0_end,
             ${ep('s1.started_at')} AS s1_start, ${ep('s1.finished_at')} AS s1_end, ${ep('r.finished_at')} AS finished
@@ -114,15 +115,15 @@ export interface LatencyResult {
   elu: number;
   /** CPU time of the engine process per save, ms (user + system). */
   cpuPerSave: number;
-  /** Redis commands (and Redis CPU µs) per save, from INFO commandstats (BullMQ only). */
-  redis?: { commandsPerSave: number; usecPerSave: number; top: string };
+  /** The engine's SQL statements and Redis commands, and the servers' CPU, per save. */
+  trace: TraceDiff;
 }
 
 export function latencyResult(
   label: string,
   run: SaveRun,
   lines: Timeline[],
-  extra: Pick<LatencyResult, 'elu' | 'cpuPerSave' | 'redis'>,
+  extra: Pick<LatencyResult, 'elu' | 'cpuPerSave' | 'trace'>,
 ): LatencyResult {
   const byId = new Map(lines.map((l) => [l.id, l]));
   const values = Object.fromEntries(SEGMENTS.map((s) => [s, [] as number[]])) as Record<Segment, number[]>;
@@ -274,8 +275,28 @@ export function segmentTable(results: DriverResult[]): string {
   const rows = SEGMENTS.map((s) => [s, ...columns.map((c) => `${ms(c.l.segments[s].p50)} / ${ms(c.l.segments[s].p95)}`)]);
   rows.push(['saves/s reached by the clients', ...columns.map((c) => num(c.l.saveRate))]);
   rows.push(['engine event loop utilisation', ...columns.map((c) => `${num(c.l.elu * 100)}%`)]);
-  rows.push(['engine CPU per save', ...columns.map((c) => ms(c.l.cpuPerSave))]);
-  rows.push(['Redis commands per save', ...columns.map((c) => (c.l.redis ? num(c.l.redis.commandsPerSave, 1) : '–'))]);
-  rows.push(['Redis CPU per save', ...columns.map((c) => (c.l.redis ? `${num(c.l.redis.usecPerSave)} µs` : '–'))]);
+  rows.push([
+    'CPU per save: engine / PostgreSQL / Redis',
+    ...columns.map((c) => `${ms(c.l.cpuPerSave)} / ${ms(c.l.trace.postgresCpuPerSave ?? NaN)} / ${ms(c.l.trace.redisCpuPerSave ?? NaN)}`),
+  ]);
+  rows.push(['SQL statements per save (engine)', ...columns.map((c) => num(c.l.trace.sqlPerSave, 1))]);
+  rows.push([
+    'Redis commands / round trips per save (engine)',
+    ...columns.map((c) =>
+      c.l.trace.redisPerSave > 0 ? `${num(c.l.trace.redisPerSave, 1)} / ${num(c.l.trace.redisTripsPerSave, 1)}` : '–',
+    ),
+  ]);
   return table(header, rows);
+}
+
+/** The most frequent SQL statements and Redis commands per save, per driver and phase. */
+export function traceLines(results: DriverResult[]): string[] {
+  const lines: string[] = [];
+  for (const r of results) {
+    for (const l of r.latency) {
+      lines.push(`${r.driver}, ${l.label}: SQL per save: ${l.trace.topSql}`);
+      if (l.trace.topRedis) lines.push(`${r.driver}, ${l.label}: Redis per save: ${l.trace.topRedis}`);
+    }
+  }
+  return lines;
 }
