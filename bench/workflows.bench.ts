@@ -9,8 +9,8 @@
  * `bench_two_actions` (on create: updateFields on the ticket, then createRecord of a note linked back),
  * published through the admin API. Then, per driver:
  *
- * 1. throughput: POST creates of tickets with autocannon (BENCH_CONNECTIONS=20, BENCH_SECONDS=10 s after
- *    BENCH_WARMUP=2 s), then waits until every run is finished (BENCH_DRAIN_TIMEOUT=600 s): saves/s,
+ * 1. throughput: POST creates of tickets with autocannon (BENCH_CONNECTIONS=20, BENCH_SECONDS=5 s after
+ *    BENCH_WARMUP=1 s), then waits until every run is finished (BENCH_DRAIN_TIMEOUT=600 s): saves/s,
  *    and how the runs kept up (runs done/s, backlog, insert→done under load);
  * 2. latency, closed loop: BENCH_CLIENTS=10 clients send BENCH_SAVES=500 saves, each its next save as
  *    soon as the last one answered; then waits for the runs. save→done = the run's `finished_at` minus
@@ -19,8 +19,11 @@
  *    saves/s (0: none) — an open loop: arrivals do not slow down when the engine does, so below the
  *    engine's workflow capacity this is the pipeline's own latency, and near it the knee shows.
  *
- * The timestamps of each run, its steps and its outbox event split the latency into segments; the
- * engine's SQL statements and Redis commands are counted per save (bench/workflows.trace.ts).
+ * Before each latency phase the engine's tables are vacuumed (BENCH_VACUUM=0: not), as autovacuum would
+ * have done after the load (test servers often run without it; PGlite has none). The timestamps of
+ * each run, its steps and its outbox event split the latency into segments; the engine's SQL
+ * statements and Redis commands, and the CPU of the engine, PostgreSQL and Redis, are counted per save
+ * (bench/workflows.trace.ts).
  *
  * Prints saves/s and save→done p50/p95/p99 per driver, where the time goes (from the run's, steps' and
  * outbox event's timestamps), and the verdict for the target: p95 <= 100 ms on BullMQ.
@@ -129,6 +132,8 @@ interface Settings {
   rates: number[];
   warmupSaves: number;
   drainTimeoutMs: number;
+  /** VACUUM (ANALYZE) the engine's tables before each latency phase. */
+  vacuum: boolean;
   profileDir?: string;
 }
 
@@ -136,14 +141,15 @@ async function main(): Promise<number> {
   const settings: Settings = {
     databaseUrl: process.env.DATABASE_URL || undefined,
     redisUrl: process.env.REDIS_URL || 'redis://127.0.0.1:6379',
-    seconds: intEnv('BENCH_SECONDS', 10),
-    warmup: intEnv('BENCH_WARMUP', 2, 0),
+    seconds: intEnv('BENCH_SECONDS', 5),
+    warmup: intEnv('BENCH_WARMUP', 1, 0),
     connections: intEnv('BENCH_CONNECTIONS', 20),
     clients: intEnv('BENCH_CLIENTS', 10),
     saves: intEnv('BENCH_SAVES', 500),
     rates: ratesEnv('BENCH_RATE', [50, 100]),
     warmupSaves: intEnv('BENCH_WARMUP_SAVES', 200, 0),
     drainTimeoutMs: intEnv('BENCH_DRAIN_TIMEOUT', 600) * 1000,
+    vacuum: process.env.BENCH_VACUUM !== '0',
     profileDir: process.env.BENCH_PROFILE || undefined,
   };
   const drivers = driversToRun();
@@ -152,10 +158,19 @@ async function main(): Promise<number> {
   const redis = drivers.includes('bullmq') ? await probeRedis(settings.redisUrl) : undefined;
   const queueConcurrency = loadConfig(process.env, { adminApiKey: undefined }).queueConcurrency;
 
-  log(
-    `workflows bench: ${settings.databaseUrl ? 'PostgreSQL (schema bench_workflows_<driver>)' : 'embedded PGlite, in memory'}, ` +
-      `node ${process.version}`,
-  );
+  let server = 'embedded PGlite, in memory';
+  if (settings.databaseUrl) {
+    const sql = postgresSql(settings.databaseUrl, 'public', 1);
+    try {
+      const [row] = await sql.query<{ version: string; autovacuum: string }>(
+        `SELECT current_setting('server_version') AS version, current_setting('autovacuum') AS autovacuum`,
+      );
+      server = `PostgreSQL ${row.version} (schema bench_workflows_<driver>; autovacuum ${row.autovacuum})`;
+    } finally {
+      await sql.close();
+    }
+  }
+  log(`workflows bench: ${server}, node ${process.version}`);
   log(`${cpus().length} cores (${cpus()[0]?.model.trim()}); load average before the run: ${loadText()}`);
   log(`note: these ${cpus().length} cores are shared by the load generator and the latency client (child processes), the engine,`);
   log(
@@ -168,11 +183,14 @@ async function main(): Promise<number> {
   log(
     `phases per driver: ${settings.warmupSaves} warm-up saves; autocannon -c ${settings.connections} for ${settings.seconds} s ` +
       `after ${settings.warmup} s warm-up, then drain; closed loop ${settings.clients} clients x ${settings.saves} saves` +
-      (settings.rates.length > 0 ? `; paced ${settings.rates.join(', ')} saves/s x ${settings.saves} saves` : ''),
+      (settings.rates.length > 0 ? `; paced ${settings.rates.join(', ')} saves/s x ${settings.saves} saves` : '') +
+      (settings.vacuum ? '; VACUUM (ANALYZE) before each latency phase' : ''),
   );
   log();
 
   const results: DriverResult[] = [];
+  process.on('SIGINT', interrupted);
+  process.on('SIGTERM', interrupted);
   const load = LoadGenerator.start();
   const client = SaveClient.start();
   let problems = 0;
@@ -256,6 +274,11 @@ async function runDriver(driver: Driver, s: Settings, load: LoadGenerator, clien
   let app: NestExpressApplication | undefined;
   let profiler: CpuProfiler | undefined;
   let queueName: string | undefined;
+  // Also run when the bench is interrupted (SIGINT/SIGTERM), so no schema or queue is left behind.
+  const dropSchema = async () => {
+    if (queueName) await removeQueue(s.redisUrl, queueName).catch((e: Error) => log(`  could not remove queue ${queueName}: ${e.message}`));
+    if (adminSql) await adminSql.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  };
   try {
     if (s.databaseUrl) {
       adminSql = postgresSql(s.databaseUrl, 'public', 1);
@@ -276,6 +299,7 @@ async function runDriver(driver: Driver, s: Settings, load: LoadGenerator, clien
       queueName = bullmqQueueName(config);
       await removeQueue(s.redisUrl, queueName);
     }
+    if (s.databaseUrl) onInterrupt.add(dropSchema);
     app = await createApp(config, process.env.BENCH_LOG === '1' ? {} : { logger: false });
     await app.listen(0, '127.0.0.1');
     const url = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
@@ -332,6 +356,7 @@ async function runDriver(driver: Driver, s: Settings, load: LoadGenerator, clien
     for (const rate of s.rates)
       phases.push({ label: `paced, ${rate}/s`, phase: `paced ${rate}`, spec: { mode: 'paced', rate, saves: s.saves } });
     for (const p of phases) {
+      if (s.vacuum) await vacuum(probe, db.kind, schema);
       log(`  latency, ${p.label}: ${s.saves} saves...`);
       const before = tracer.snapshot();
       const elu = performance.eventLoopUtilization();
@@ -351,6 +376,7 @@ async function runDriver(driver: Driver, s: Settings, load: LoadGenerator, clien
         latencyResult(p.label, run, await timelines(probe, ticketInput(p.phase).name), {
           elu: after.elu,
           cpuPerSave: (after.cpu.user + after.cpu.system) / 1000 / s.saves,
+          systemCpuPerSave: after.cpu.system / 1000 / s.saves,
           trace: tracer.diff(before, after.trace, s.saves),
         }),
       );
@@ -360,12 +386,25 @@ async function runDriver(driver: Driver, s: Settings, load: LoadGenerator, clien
     profiler?.close();
     await probeSql?.close();
     await app?.close();
-    if (queueName) await removeQueue(s.redisUrl, queueName).catch((e: Error) => log(`  could not remove queue ${queueName}: ${e.message}`));
-    if (adminSql) {
-      await adminSql.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await adminSql.close();
-    }
+    await dropSchema();
+    onInterrupt.delete(dropSchema);
+    await adminSql?.close();
   }
+}
+
+/** Clean-ups to run when the bench is interrupted. */
+const onInterrupt = new Set<() => Promise<void>>();
+let interrupting = false;
+
+/**
+ * SIGINT/SIGTERM: drop the schemas and queues (the engine's own shutdown hook closes it meanwhile and
+ * signals again; that second signal lands here too), then exit.
+ */
+function interrupted(signal: NodeJS.Signals): void {
+  if (interrupting) return;
+  interrupting = true;
+  log(`${signal}: dropping the bench schemas and queues...`);
+  void Promise.allSettled([...onInterrupt].map((cleanup) => cleanup())).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
 }
 
 type Api = (method: string, path: string, body?: unknown) => Promise<{ data: Record<string, any> }>;
@@ -398,6 +437,21 @@ async function drain(probe: SqlExecutor, queue: JobQueue, timeoutMs: number, run
   }
   runsDone?.();
   return Promise.race([queue.idle().then(() => true), sleep(Math.max(1000, deadline - Date.now())).then(() => false)]);
+}
+
+/**
+ * VACUUM (ANALYZE) every table of the bench's schema (PostgreSQL) or of the embedded database: what
+ * autovacuum would have done after the load (it is off on some test servers, and PGlite has none).
+ * Without it the outbox's pending-events index is full of dead entries after the load, and every
+ * lease scans them.
+ */
+async function vacuum(probe: SqlExecutor, kind: Database['kind'], schema: string): Promise<void> {
+  if (kind === 'pglite') {
+    await probe.query(`${UNTRACED} VACUUM (ANALYZE)`);
+    return;
+  }
+  const tables = await probe.query<{ name: string }>(`${UNTRACED} SELECT tablename AS name FROM pg_tables WHERE schemaname = $1`, [schema]);
+  for (const { name } of tables) await probe.query(`${UNTRACED} VACUUM (ANALYZE) "${schema}"."${name}"`);
 }
 
 /** One save through the API: its run completes, the ticket is updated and a note links back to it. */

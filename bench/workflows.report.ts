@@ -115,6 +115,8 @@ export interface LatencyResult {
   elu: number;
   /** CPU time of the engine process per save, ms (user + system). */
   cpuPerSave: number;
+  /** Of that, in the kernel (system calls: sockets to the database, Redis and the clients). */
+  systemCpuPerSave: number;
   /** The engine's SQL statements and Redis commands, and the servers' CPU, per save. */
   trace: TraceDiff;
 }
@@ -123,7 +125,7 @@ export function latencyResult(
   label: string,
   run: SaveRun,
   lines: Timeline[],
-  extra: Pick<LatencyResult, 'elu' | 'cpuPerSave' | 'trace'>,
+  extra: Pick<LatencyResult, 'elu' | 'cpuPerSave' | 'systemCpuPerSave' | 'trace'>,
 ): LatencyResult {
   const byId = new Map(lines.map((l) => [l.id, l]));
   const values = Object.fromEntries(SEGMENTS.map((s) => [s, [] as number[]])) as Record<Segment, number[]>;
@@ -276,8 +278,12 @@ export function segmentTable(results: DriverResult[]): string {
   rows.push(['saves/s reached by the clients', ...columns.map((c) => num(c.l.saveRate))]);
   rows.push(['engine event loop utilisation', ...columns.map((c) => `${num(c.l.elu * 100)}%`)]);
   rows.push([
-    'CPU per save: engine / PostgreSQL / Redis',
-    ...columns.map((c) => `${ms(c.l.cpuPerSave)} / ${ms(c.l.trace.postgresCpuPerSave ?? NaN)} / ${ms(c.l.trace.redisCpuPerSave ?? NaN)}`),
+    'CPU per save: engine (system) / PostgreSQL (background) / Redis',
+    ...columns.map(
+      (c) =>
+        `${ms(c.l.cpuPerSave)} (${ms(c.l.systemCpuPerSave)}) / ${ms(c.l.trace.postgresCpuPerSave ?? NaN)} (${ms(c.l.trace.postgresBackgroundCpuPerSave ?? NaN)})` +
+        ` / ${ms(c.l.trace.redisCpuPerSave ?? NaN)}`,
+    ),
   ]);
   rows.push(['SQL statements per save (engine)', ...columns.map((c) => num(c.l.trace.sqlPerSave, 1))]);
   rows.push([

@@ -37,6 +37,8 @@ export interface TraceDiff {
   topSql: string;
   /** CPU ms per save of PostgreSQL and Redis (from /proc), when known. */
   postgresCpuPerSave?: number;
+  /** Of that, PostgreSQL's background processes (checkpointer, WAL writer, …), shared with anyone else. */
+  postgresBackgroundCpuPerSave?: number;
   redisCpuPerSave?: number;
 }
 
@@ -125,18 +127,20 @@ export class Tracer {
         .slice(0, n)
         .map((r) => `${r.name} ${(r.count / saves).toFixed(1)}`)
         .join(', ');
-    // Per process alive at both ends; PostgreSQL: the engine's backends and the background processes.
-    const cpu = (name: ServerProcess['name']) => {
+    // Per process alive at the end (one started meanwhile, e.g. a new pool connection, counts in full);
+    // PostgreSQL: the engine's backends and the background processes.
+    const cpu = (name: ServerProcess['name'], backgroundOnly = false) => {
       let seconds = 0;
       let seen = false;
       for (const [pid, a] of after.serverCpu) {
         const b = before.serverCpu.get(pid);
-        if (a.name !== name || !b) continue;
-        if (a.clientPort !== undefined && !this.pgPorts.has(a.clientPort)) continue;
-        if (a.clientPort !== undefined || name === 'redis-server') seen = true;
-        seconds += Math.max(0, a.seconds - b.seconds);
+        if (a.name !== name || (b && b.clientPort !== a.clientPort)) continue;
+        if (a.clientPort !== undefined && (backgroundOnly || !this.pgPorts.has(a.clientPort))) continue;
+        seen = true;
+        seconds += Math.max(0, a.seconds - (b?.seconds ?? 0));
       }
-      return seen ? (seconds * 1000) / saves : undefined;
+      // On PGlite the engine has no PostgreSQL connections: the database's CPU is the engine's own.
+      return seen && (name !== 'postgres' || this.pgPorts.size > 0) ? (seconds * 1000) / saves : undefined;
     };
     return {
       redisPerSave: sum(redis) / saves,
@@ -145,6 +149,7 @@ export class Tracer {
       topRedis: top(redis, 8),
       topSql: top(sql, 12),
       postgresCpuPerSave: cpu('postgres'),
+      postgresBackgroundCpuPerSave: cpu('postgres', true),
       redisCpuPerSave: cpu('redis-server'),
     };
   }
