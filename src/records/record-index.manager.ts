@@ -32,8 +32,8 @@ export class RecordIndexManager implements OnModuleInit {
     }
   }
 
-  statements(module: CompiledModule): string[] {
-    const concurrently = this.db.kind === 'postgres' ? 'CONCURRENTLY ' : '';
+  statements(module: CompiledModule, concurrent = this.db.kind === 'postgres'): string[] {
+    const concurrently = concurrent ? 'CONCURRENTLY ' : '';
     return [...module.fields]
       .filter(([, field]) => field.indexed && field.type !== 'lines' && field.type !== 'multipicklist')
       .map(
@@ -43,7 +43,10 @@ export class RecordIndexManager implements OnModuleInit {
   }
 
   private async ensureModule(module: CompiledModule): Promise<void> {
-    for (const statement of this.statements(module)) {
+    // CONCURRENTLY keeps writes flowing while a big table is indexed, but waits for every open transaction
+    // in the database; an empty table is indexed at once without it.
+    const rows = this.db.kind === 'postgres' ? await this.db.query(`SELECT 1 FROM records LIMIT 1`) : [];
+    for (const statement of this.statements(module, rows.length > 0)) {
       const started = Date.now();
       await this.db.query(statement);
       const took = Date.now() - started;
