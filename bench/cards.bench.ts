@@ -19,9 +19,8 @@
  * Exits 1 when more than 1% of some run's requests failed; the target's verdict is printed.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
+import { benchSchema, intEnv, loadText, log, projectRoot } from './bench.env';
+import { cpus } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { createApp } from '../src/app.factory';
@@ -46,31 +45,6 @@ import { ADDED_COST_TARGET_MS, combine, errorTable, failureShare, httpTable, ms,
 /** Records per module created before the load runs, whose cards are then requested. */
 const CARD_RECORDS = 100;
 
-function intEnv(name: string, fallback: number, min = 1): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got "${raw}"`);
-  return value;
-}
-
-/** The project root (metadata/ lives there), also when the bench was compiled outside the repository. */
-function projectRoot(): string {
-  if (process.env.CRM_ROOT_DIR) return process.env.CRM_ROOT_DIR;
-  for (const start of [__dirname, process.cwd()]) {
-    let dir = start;
-    while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
-    if (existsSync(join(dir, 'metadata', 'schema', 'module.schema.json'))) return dir;
-  }
-  throw new Error('cannot find the project root (metadata/schema/module.schema.json); set CRM_ROOT_DIR');
-}
-
-const loadText = () =>
-  loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' / ');
-const log = (line = '') => process.stdout.write(`${line}\n`);
-
 async function main(): Promise<number> {
   const databaseUrl = process.env.DATABASE_URL || undefined;
   const warmupIterations = intEnv('BENCH_WARMUP_ITERATIONS', 500, 0);
@@ -79,9 +53,7 @@ async function main(): Promise<number> {
   const warmup = intEnv('BENCH_WARMUP', 2, 0);
   const connections = intEnv('BENCH_CONNECTIONS', 20);
   const rounds = intEnv('BENCH_ROUNDS', 2);
-  const schema = process.env.BENCH_SCHEMA || 'bench_cards';
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema) || schema === 'public')
-    throw new Error(`BENCH_SCHEMA must be a dedicated lower-case schema name, got "${schema}"`);
+  const schema = benchSchema('bench_cards');
   const adminKey = `bench-${randomBytes(16).toString('hex')}`;
 
   let app: NestExpressApplication | undefined;
@@ -99,7 +71,7 @@ async function main(): Promise<number> {
       dataDir: 'memory://',
       adminApiKey: adminKey,
       logLevel: 'error',
-      rootDir: projectRoot(),
+      rootDir: projectRoot('metadata/schema/module.schema.json'),
     });
     // BENCH_LOG=1 lets the engine log its errors (e.g. the cause of a non-2xx answer under load).
     app = await createApp(config, process.env.BENCH_LOG === '1' ? {} : { logger: false });

@@ -16,9 +16,8 @@
  * PDF runs are skipped with the reason (the target is then not judged). Exits 1 when a render fails.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { benchSchema, intEnv, log, projectRoot } from './bench.env';
 import { cpus, loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Pool } from 'pg';
 import { createApp } from '../src/app.factory';
@@ -32,14 +31,6 @@ import { RecordService } from '../src/records/record.service';
 const PDF_TARGET = 20;
 const LINES = 20;
 
-function intEnv(name: string, fallback: number, min = 1): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got "${raw}"`);
-  return value;
-}
-
 function listEnv(name: string, fallback: number[]): number[] {
   const raw = process.env[name];
   if (!raw) return fallback;
@@ -47,19 +38,6 @@ function listEnv(name: string, fallback: number[]): number[] {
   if (values.some((v) => !Number.isInteger(v) || v < 1)) throw new Error(`${name} must be integers >= 1 separated by commas, got "${raw}"`);
   return values;
 }
-
-/** The project root (templates/ and modules/ live there), also when the bench was compiled to dist/. */
-function projectRoot(): string {
-  if (process.env.CRM_ROOT_DIR) return process.env.CRM_ROOT_DIR;
-  for (const start of [__dirname, process.cwd()]) {
-    let dir = start;
-    while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
-    if (existsSync(join(dir, 'templates', 'documents'))) return dir;
-  }
-  throw new Error('cannot find the project root (templates/documents); set CRM_ROOT_DIR');
-}
-
-const log = (line = '') => process.stdout.write(`${line}\n`);
 
 interface Run {
   name: string;
@@ -107,9 +85,7 @@ function row(run: Run): string {
 
 async function main(): Promise<number> {
   const databaseUrl = process.env.DATABASE_URL || undefined;
-  const schema = process.env.BENCH_SCHEMA || 'bench_documents';
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema) || schema === 'public')
-    throw new Error(`BENCH_SCHEMA must be a dedicated lower-case schema name, got "${schema}"`);
+  const schema = benchSchema('bench_documents');
   const htmlCount = intEnv('BENCH_HTML', 2000);
   const pdfCount = intEnv('BENCH_PDFS', 200);
   const docxCount = intEnv('BENCH_DOCX', 1000);
@@ -134,7 +110,7 @@ async function main(): Promise<number> {
       dataDir: 'memory://',
       adminApiKey: `bench-${randomBytes(16).toString('hex')}`,
       logLevel: 'error',
-      rootDir: projectRoot(),
+      rootDir: projectRoot('templates/documents'),
     });
     app = await createApp(config, process.env.BENCH_LOG === '1' ? {} : { logger: false });
     const records = app.get(RecordService);

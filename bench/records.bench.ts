@@ -14,9 +14,8 @@
  * Exits 1 only when more than 1% of some run's requests failed.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
+import { benchSchema, intEnv, loadText, log, projectRoot } from './bench.env';
+import { cpus } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { getPGliteInstance } from 'typeorm-pglite';
@@ -52,31 +51,6 @@ function operationsToRun(): OperationKey[] {
   return keys as OperationKey[];
 }
 
-function intEnv(name: string, fallback: number, min = 1): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got "${raw}"`);
-  return value;
-}
-
-/** The project root (modules/ lives there), also when the bench was compiled outside the repository. */
-function projectRoot(): string {
-  if (process.env.CRM_ROOT_DIR) return process.env.CRM_ROOT_DIR;
-  for (const start of [__dirname, process.cwd()]) {
-    let dir = start;
-    while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
-    if (existsSync(join(dir, 'modules', MODULE, 'module.json'))) return dir;
-  }
-  throw new Error(`cannot find the project root (modules/${MODULE}/module.json); set CRM_ROOT_DIR`);
-}
-
-const loadText = () =>
-  loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' / ');
-const log = (line = '') => process.stdout.write(`${line}\n`);
-
 async function main(): Promise<number> {
   const databaseUrl = process.env.DATABASE_URL || undefined;
   const kind = databaseUrl ? 'postgres' : 'pglite';
@@ -85,9 +59,7 @@ async function main(): Promise<number> {
   const warmup = intEnv('BENCH_WARMUP', 2, 0);
   const connections = intEnv('BENCH_CONNECTIONS', 20);
   const only = operationsToRun();
-  const schema = process.env.BENCH_SCHEMA || 'bench_records';
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema) || schema === 'public')
-    throw new Error(`BENCH_SCHEMA must be a dedicated lower-case schema name, got "${schema}"`);
+  const schema = benchSchema('bench_records');
   const adminKey = `bench-${randomBytes(16).toString('hex')}`;
 
   let app: NestExpressApplication | undefined;
@@ -107,7 +79,7 @@ async function main(): Promise<number> {
       dataDir: 'memory://',
       adminApiKey: adminKey,
       logLevel: 'error',
-      rootDir: projectRoot(),
+      rootDir: projectRoot(`modules/${MODULE}/module.json`),
     });
     app = await createApp(config, { logger: false });
     await app.listen(0, '127.0.0.1');

@@ -32,10 +32,10 @@
  * failure under CI=true). Exits 1 when saves or runs failed.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { intEnv, loadText, log, projectRoot } from './bench.env';
 import type { AddressInfo } from 'node:net';
-import { cpus, loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Queue } from 'bullmq';
@@ -71,14 +71,6 @@ import {
 const DRIVERS = ['in-process', 'bullmq'] as const;
 type Driver = (typeof DRIVERS)[number];
 
-function intEnv(name: string, fallback: number, min = 1): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got "${raw}"`);
-  return value;
-}
-
 /** BENCH_RATE=50,80: the paced phases' rates (0 or empty: none). */
 function ratesEnv(name: string, fallback: number[]): number[] {
   const raw = process.env[name];
@@ -102,22 +94,6 @@ function driversToRun(): Driver[] {
   return names as Driver[];
 }
 
-/** The project root (metadata/ lives there), also when the bench was compiled outside the repository. */
-function projectRoot(): string {
-  if (process.env.CRM_ROOT_DIR) return process.env.CRM_ROOT_DIR;
-  for (const start of [__dirname, process.cwd()]) {
-    let dir = start;
-    while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
-    if (existsSync(join(dir, 'metadata', 'schema', 'workflow.schema.json'))) return dir;
-  }
-  throw new Error('cannot find the project root (metadata/schema/workflow.schema.json); set CRM_ROOT_DIR');
-}
-
-const loadText = () =>
-  loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' / ');
-const log = (line = '') => process.stdout.write(`${line}\n`);
 const sleep = (msec: number) => new Promise((done) => setTimeout(done, msec));
 
 interface Settings {
@@ -292,7 +268,7 @@ async function runDriver(driver: Driver, s: Settings, load: LoadGenerator, clien
       processRole: 'all',
       adminApiKey: adminKey,
       logLevel: 'error',
-      rootDir: projectRoot(),
+      rootDir: projectRoot('metadata/schema/workflow.schema.json'),
     });
     if (driver === 'bullmq' && s.databaseUrl) {
       // A queue of a PostgreSQL schema outlives the process: remove what a crashed earlier run left.
