@@ -154,7 +154,7 @@ async function main(): Promise<number> {
   );
   log(
     `workflow ${WORKFLOW} on ${TICKETS} (on create: updateFields status + counter, then createRecord in ${NOTES} linked back); ` +
-      `queue workers: in-process 2 at a time, BullMQ concurrency ${queueConcurrency} (QUEUE_CONCURRENCY)`,
+      `queue workers: ${queueConcurrency} jobs at a time on either driver (QUEUE_CONCURRENCY)`,
   );
   log(
     `phases per driver: ${settings.warmupSaves} warm-up saves; autocannon -c ${settings.connections} for ${settings.seconds} s ` +

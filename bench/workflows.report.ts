@@ -8,9 +8,6 @@ import { UNTRACED, type TraceDiff } from './workflows.trace';
 /** The issue's target: save→done p95 on BullMQ, in ms. */
 export const P95_TARGET_MS = 100;
 
-/** How long the relay leases an outbox event (src/queue/outbox.repository.ts); lease time = leased_until − this. */
-const LEASE_MS = 30_000;
-
 export interface Summary {
   n: number;
   p50: number;
@@ -33,7 +30,6 @@ export function summarize(values: number[]): Summary {
 export interface Timeline {
   id: string;
   inserted: number;
-  leased: number | null;
   runStatus: string | null;
   attempts: number | null;
   runCreated: number | null;
@@ -50,7 +46,7 @@ const ep = (column: string) => `(extract(epoch FROM ${column}) * 1000)::float8`;
 /** The timelines of the tickets whose name starts with `namePrefix` (one bench phase). */
 export async function timelines(db: SqlExecutor, namePrefix: string): Promise<Timeline[]> {
   const rows = await db.query<Record<string, unknown>>(
-    `${UNTRACED} SELECT rec.id::text AS id, ${ep('rec.created_at')} AS inserted, ${ep('o.leased_until')} - ${LEASE_MS} AS leased,
+    `${UNTRACED} SELECT rec.id::text AS id, ${ep('rec.created_at')} AS inserted,
             r.status AS run_status, r.attempts, ${ep('r.created_at')} AS run_created, ${ep('r.started_at')} AS run_started,
             ${ep('s0.started_at')} AS s0_start, ${ep('s0.finished_at')} AS s0_end,
             ${ep('s1.started_at')} AS s1_start, ${ep('s1.finished_at')} AS s1_end, ${ep('r.finished_at')} AS finished
@@ -58,7 +54,6 @@ export async function timelines(db: SqlExecutor, namePrefix: string): Promise<Ti
        LEFT JOIN workflow_runs r ON r.record_id = rec.id AND r.workflow = $1
        LEFT JOIN workflow_steps s0 ON s0.run_id = r.id AND s0.step = 0
        LEFT JOIN workflow_steps s1 ON s1.run_id = r.id AND s1.step = 1
-       LEFT JOIN outbox o ON o.topic = 'record.saved' AND o.payload->>'op' = 'create' AND o.payload->>'id' = rec.id::text
       WHERE rec.module = $2 AND starts_with(rec.data->>'name', $3)`,
     [WORKFLOW, TICKETS, namePrefix],
   );
@@ -66,7 +61,6 @@ export async function timelines(db: SqlExecutor, namePrefix: string): Promise<Ti
   return rows.map((r) => ({
     id: String(r.id),
     inserted: Number(r.inserted),
-    leased: n(r.leased),
     runStatus: (r.run_status as string | null) ?? null,
     attempts: n(r.attempts),
     runCreated: n(r.run_created),
@@ -83,10 +77,8 @@ export async function timelines(db: SqlExecutor, namePrefix: string): Promise<Ti
 export const SEGMENTS = [
   'HTTP save (POST sent → answered)',
   'POST sent → row inserted (DB)',
-  'inserted → outbox event leased (relay kick)',
-  'leased → run created (outbox.event job, trigger)',
-  'run created → running (workflow.run job pickup)',
-  'running → step 1 begins',
+  'inserted → run created (relay, outbox.event job, trigger)',
+  'run created → step 1 begins',
   'step 1: updateFields',
   'step 1 done → step 2 begins',
   'step 2: createRecord',
@@ -142,10 +134,9 @@ export function latencyResult(
     };
     add('HTTP save (POST sent → answered)', sample.start, sample.end);
     add('POST sent → row inserted (DB)', sample.start, t.inserted);
-    add('inserted → outbox event leased (relay kick)', t.inserted, t.leased);
-    add('leased → run created (outbox.event job, trigger)', t.leased, t.runCreated);
-    add('run created → running (workflow.run job pickup)', t.runCreated, t.runStarted);
-    add('running → step 1 begins', t.runStarted, t.step0Start);
+    // The outbox event is deleted once handled, so the relay's lease is not told apart from the job's pickup.
+    add('inserted → run created (relay, outbox.event job, trigger)', t.inserted, t.runCreated);
+    add('run created → step 1 begins', t.runCreated, t.step0Start);
     add('step 1: updateFields', t.step0Start, t.step0End);
     add('step 1 done → step 2 begins', t.step0End, t.step1Start);
     add('step 2: createRecord', t.step1Start, t.step1End);

@@ -2,7 +2,10 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHmac } from 'node:crypto';
 import { JOB_QUEUE, type JobQueue } from '../src/queue/job-queue';
+import { SYSTEM_CONTEXT } from '../src/common/request-context';
+import { RecordService } from '../src/records/record.service';
 import { WorkflowEngine } from '../src/workflows/workflow.engine';
+import { RECORD_SAVED } from '../src/workflows/workflow.types';
 import { account, createRecord } from './support/factories';
 import { startTestApp, type TestApp } from './support/test-app';
 import { eventually } from './support/wait';
@@ -121,6 +124,21 @@ function workflowSuite(driver: { name: string; redisUrl: string | undefined }) {
     await idle();
     const runs = await runsOf('contacts', contact.id);
     expect(runs.filter((r: { status: string }) => r.status === 'failed')).toEqual([]);
+  });
+
+  it('writes a record.saved event only for the saves some workflow starts on', async () => {
+    const events = (module: string, op: 'create' | 'update' | 'delete') =>
+      t.app
+        .get(RecordService)
+        .write(SYSTEM_CONTEXT, async (writer) =>
+          writer.eventsFor(writer.snapshot.module(module), '00000000-0000-4000-8000-000000000001', op, {}, {}).map((e) => e.topic),
+        );
+    // opportunity_won starts on update; no workflow starts on an opportunity's create or delete.
+    expect(await events('opportunities', 'update')).toContain(RECORD_SAVED);
+    expect(await events('opportunities', 'create')).not.toContain(RECORD_SAVED);
+    expect(await events('opportunities', 'delete')).not.toContain(RECORD_SAVED);
+    // invoice_overdue is scheduled: no save of an invoice starts it.
+    expect(await events('invoices', 'update')).not.toContain(RECORD_SAVED);
   });
 
   it('a rolled-back save starts no run', async () => {

@@ -21,7 +21,7 @@ export interface AppConfig {
    * `api` and `worker` need `REDIS_URL`: the in-process queue cannot hand jobs to another process.
    */
   processRole: ProcessRole;
-  /** Jobs one worker process runs at once (`QUEUE_CONCURRENCY`, BullMQ). */
+  /** Jobs one process runs at once (`QUEUE_CONCURRENCY`), on either queue driver. */
   queueConcurrency: number;
   adminApiKey?: string;
   smtpUrl?: string;

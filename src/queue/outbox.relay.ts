@@ -9,9 +9,9 @@ const POLL_MS = 2000;
 /**
  * Hands committed outbox events to the job queue: at once when this process
  * wrote them (`kick`), and by polling for events of other processes or of a
- * process that died between commit and enqueue. An event is marked processed
- * only when its handler has finished, so it is handled at least once; handlers
- * are idempotent.
+ * process that died between commit and enqueue. An event is deleted only when
+ * its handler has finished, so it is handled at least once; handlers are
+ * idempotent.
  */
 @Injectable()
 export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
@@ -66,7 +66,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
 
   private async process(id: string): Promise<void> {
     const row = await this.outbox.find(id);
-    if (!row || row.processed_at) return;
+    if (!row) return; // handled and deleted already
     const handler = this.topics.get(row.topic);
     try {
       if (!handler) throw new Error(`No handler for outbox topic "${row.topic}"`);

@@ -43,8 +43,13 @@ export class OutboxRepository {
     return rows[0];
   }
 
+  /**
+   * A handled event is deleted: the table holds only work in hand, so leasing stays an index probe however many
+   * events went before (a kept row would be a dead index entry to skip until vacuum). What the events caused is
+   * kept where it belongs: the change log, the workflow runs, the jobs.
+   */
   async markProcessed(id: string): Promise<void> {
-    await this.db.query('UPDATE outbox SET processed_at = clock_timestamp(), last_error = NULL WHERE id = $1::bigint', [id]);
+    await this.db.query('DELETE FROM outbox WHERE id = $1::bigint', [id]);
   }
 
   async markFailed(id: string, error: string): Promise<void> {

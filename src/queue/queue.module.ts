@@ -15,8 +15,8 @@ import { redactRedisUrl } from './redis-connection';
 export async function createJobQueue(config: AppConfig): Promise<JobQueue> {
   const logger = new Logger('Queue');
   if (!config.redisUrl) {
-    logger.log('Job queue: in-process (set REDIS_URL for BullMQ and separate worker processes)');
-    return new InProcessQueueDriver();
+    logger.log(`Job queue: in-process, concurrency ${config.queueConcurrency} (set REDIS_URL for BullMQ and separate worker processes)`);
+    return new InProcessQueueDriver(config.queueConcurrency);
   }
   const runWorkers = config.processRole !== 'api';
   const driver = await BullmqQueueDriver.connect({

@@ -8,7 +8,7 @@ import { RECORD_CHANGED, type RecordChangedEvent } from '../formulas/record-chan
 import type { CompiledModule } from '../metadata/compiled-module';
 import type { MetadataSnapshot } from '../metadata/metadata.registry';
 import type { OutboxRepository } from '../queue/outbox.repository';
-import { RECORD_SAVED, type RecordSavedEvent } from '../workflows/workflow.types';
+import { RECORD_SAVED, triggersOn, type RecordSavedEvent } from '../workflows/workflow.types';
 import { RecordNotFoundException, RecordValidationException, StaleVersionException } from './record.exception';
 import { isPlainObject, relationRefs, sameJson, type RecordData } from './record-input';
 import { prepareWrite } from './record-write.pipeline';
@@ -170,7 +170,8 @@ export class RecordWriter {
       const payload: RecordChangedEvent = { module: module.name, id, relations, depth: formulaDepth, causation };
       events.push({ topic: RECORD_CHANGED, payload });
     }
-    if (this.snapshot.workflowsByModule.has(module.name)) {
+    // Only a save some workflow starts on is an event: the others would be handled only to be dropped.
+    if (this.snapshot.workflowsByModule.get(module.name)?.some((w) => triggersOn(w.definition.trigger, op))) {
       const payload: RecordSavedEvent = {
         eventId: randomUUID(),
         module: module.name,

@@ -56,12 +56,30 @@ export interface NewRun {
 export class WorkflowRunRepository {
   constructor(@Inject(DATABASE) readonly db: Database) {}
 
-  /** Creates the run unless one exists for this workflow and event; returns the new run's id, or undefined. */
-  async create(run: NewRun): Promise<string | undefined> {
-    const rows = await this.db.query<{ id: string }>(
-      `INSERT INTO workflow_runs (id, workflow, workflow_version, module, record_id, trigger, status, event, causation, depth, dedupe_key, error, finished_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10, $11, $12, CASE WHEN $7 IN ('stopped', 'completed') THEN clock_timestamp() END)
-       ON CONFLICT (workflow, dedupe_key) DO NOTHING RETURNING id::text AS id`,
+  /**
+   * Creates the run unless one exists for this workflow and event; returns the new run's id, or undefined. Pass
+   * the caller's transaction as `executor` to create it beside the change that asks for it.
+   */
+  async create(run: NewRun, executor: SqlExecutor = this.db): Promise<string | undefined> {
+    return (await this.insert(executor, run, false))?.id;
+  }
+
+  /**
+   * Creates the run already claimed by this process (`running`, its first attempt counted) so that it can be
+   * executed at once; undefined when the workflow has a run for this event already.
+   */
+  async start(run: NewRun): Promise<RunRow | undefined> {
+    return this.insert(this.db, { ...run, status: 'running' }, true);
+  }
+
+  private async insert(executor: SqlExecutor, run: NewRun, claimed: boolean): Promise<RunRow | undefined> {
+    const rows = await executor.query<RunRow>(
+      `INSERT INTO workflow_runs (id, workflow, workflow_version, module, record_id, trigger, status, event, causation, depth, dedupe_key, error,
+                                  attempts, started_at, finished_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10, $11, $12,
+               CASE WHEN $13::boolean THEN 1 ELSE 0 END, CASE WHEN $13::boolean THEN clock_timestamp() END,
+               CASE WHEN $7 IN ('stopped', 'completed') THEN clock_timestamp() END)
+       ON CONFLICT (workflow, dedupe_key) DO NOTHING RETURNING ${claimed ? '*' : 'id::text AS id'}`,
       [
         randomUUID(),
         run.workflow,
@@ -75,9 +93,26 @@ export class WorkflowRunRepository {
         run.depth,
         run.dedupeKey,
         run.error ?? null,
+        claimed,
       ],
     );
-    return rows[0]?.id;
+    return rows[0];
+  }
+
+  /**
+   * Claims a run for one attempt: `running`, attempts + 1. Undefined when it is finished, or waiting for a time
+   * that has not come (a delay, or the backoff before a retry). A `running` run is claimed again: that is a
+   * process that stopped mid-run, or a job delivered twice — steps done already are not repeated.
+   */
+  async claim(id: string): Promise<RunRow | undefined> {
+    const rows = await this.db.query<RunRow>(
+      `UPDATE workflow_runs SET status = 'running', attempts = attempts + 1, resume_at = NULL, updated_at = clock_timestamp(),
+              started_at = COALESCE(started_at, clock_timestamp())
+        WHERE id = $1::uuid AND status IN ('queued', 'running', 'waiting') AND (resume_at IS NULL OR resume_at <= clock_timestamp())
+        RETURNING *`,
+      [id],
+    );
+    return rows[0];
   }
 
   async find(executor: SqlExecutor, id: string, lock = false): Promise<RunRow | undefined> {
@@ -90,65 +125,77 @@ export class WorkflowRunRepository {
     return this.db.query<StepRow>(`SELECT * FROM workflow_steps WHERE run_id = ANY($1::uuid[]) ORDER BY run_id, step`, [runIds]);
   }
 
-  async step(executor: SqlExecutor, runId: string, step: number): Promise<StepRow | undefined> {
-    const rows = await executor.query<StepRow>(`SELECT * FROM workflow_steps WHERE run_id = $1::uuid AND step = $2`, [runId, step]);
-    return rows[0];
+  /** The steps of a run that are done. */
+  async completedSteps(runId: string): Promise<Set<number>> {
+    const rows = await this.db.query<{ step: number }>(`SELECT step FROM workflow_steps WHERE run_id = $1::uuid AND status = 'completed'`, [
+      runId,
+    ]);
+    return new Set(rows.map((r) => r.step));
   }
 
-  async startStep(runId: string, step: number, action: string): Promise<void> {
+  /**
+   * Records step `step` as done and moves the run on, in the caller's transaction beside the step's own writes —
+   * one statement. `then` finishes the run (`completed`) or parks it until `resumeAt` (`waiting`). Returns false
+   * when the step was done already (another delivery of the run did it): the caller must roll back. Two deliveries
+   * racing on one step meet at the step's primary key, so only one of them commits.
+   */
+  async completeStep(
+    executor: SqlExecutor,
+    step: { runId: string; step: number; action: string; result: unknown; startedAt: Date },
+    then: { status?: 'completed' | 'waiting'; resumeAt?: Date } = {},
+  ): Promise<boolean> {
+    const rows = await executor.query(
+      `WITH done AS (
+         INSERT INTO workflow_steps (run_id, step, action, status, attempts, result, started_at, finished_at)
+         VALUES ($1::uuid, $2, $3, 'completed', 1, $4::jsonb, $5::timestamptz, clock_timestamp())
+         ON CONFLICT (run_id, step) DO UPDATE SET status = 'completed', attempts = workflow_steps.attempts + 1, result = EXCLUDED.result,
+                    error = NULL, started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at
+          WHERE workflow_steps.status <> 'completed'
+         RETURNING run_id)
+       UPDATE workflow_runs r SET next_step = $2 + 1, updated_at = clock_timestamp(), status = COALESCE($6, r.status), resume_at = $7::timestamptz,
+              error = CASE WHEN $6 = 'completed' THEN NULL ELSE r.error END,
+              finished_at = CASE WHEN $6 = 'completed' THEN clock_timestamp() ELSE r.finished_at END
+         FROM done WHERE r.id = done.run_id RETURNING r.id`,
+      [
+        step.runId,
+        step.step,
+        step.action,
+        JSON.stringify(step.result ?? null),
+        step.startedAt.toISOString(),
+        then.status ?? null,
+        then.resumeAt?.toISOString() ?? null,
+      ],
+    );
+    return rows.length > 0;
+  }
+
+  /** Records a failed attempt at a step. */
+  async failStep(step: { runId: string; step: number; action: string; startedAt: Date }, error: string): Promise<void> {
     await this.db.query(
-      `INSERT INTO workflow_steps (run_id, step, action, status, attempts, started_at) VALUES ($1, $2, $3, 'running', 1, clock_timestamp())
-       ON CONFLICT (run_id, step) DO UPDATE SET status = 'running', attempts = workflow_steps.attempts + 1, error = NULL, started_at = clock_timestamp()
-       WHERE workflow_steps.status <> 'completed'`,
-      [runId, step, action],
+      `INSERT INTO workflow_steps (run_id, step, action, status, attempts, error, started_at, finished_at)
+       VALUES ($1::uuid, $2, $3, 'failed', 1, $4, $5::timestamptz, clock_timestamp())
+       ON CONFLICT (run_id, step) DO UPDATE SET status = 'failed', attempts = workflow_steps.attempts + 1, error = EXCLUDED.error,
+                  started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at
+        WHERE workflow_steps.status <> 'completed'`,
+      [step.runId, step.step, step.action, error.slice(0, 4000), step.startedAt.toISOString()],
     );
   }
 
-  /** Marks a step done and moves the run on; in the caller's transaction, beside the step's own writes. */
-  async completeStep(executor: SqlExecutor, runId: string, step: number, result: unknown): Promise<void> {
-    await executor.query(
-      `UPDATE workflow_steps SET status = 'completed', result = $3::jsonb, error = NULL, finished_at = clock_timestamp() WHERE run_id = $1::uuid AND step = $2`,
-      [runId, step, JSON.stringify(result ?? null)],
-    );
-    await executor.query(`UPDATE workflow_runs SET next_step = $2 + 1, updated_at = clock_timestamp() WHERE id = $1::uuid`, [runId, step]);
-  }
-
-  async failStep(runId: string, step: number, error: string): Promise<void> {
-    await this.db.query(
-      `UPDATE workflow_steps SET status = 'failed', error = $3, finished_at = clock_timestamp() WHERE run_id = $1::uuid AND step = $2`,
-      [runId, step, error.slice(0, 4000)],
-    );
-  }
-
-  async setStatus(
-    id: string,
-    status: RunStatus,
-    fields: { error?: string | null; resumeAt?: Date | null; attempt?: boolean } = {},
-  ): Promise<void> {
+  async setStatus(id: string, status: RunStatus, fields: { error?: string | null; resumeAt?: Date | null } = {}): Promise<void> {
     await this.db.query(
       `UPDATE workflow_runs SET status = $2, updated_at = clock_timestamp(),
               error = CASE WHEN $3::boolean THEN $4 ELSE error END,
               resume_at = CASE WHEN $5::boolean THEN $6::timestamptz ELSE resume_at END,
-              attempts = attempts + CASE WHEN $7::boolean THEN 1 ELSE 0 END,
-              started_at = COALESCE(started_at, CASE WHEN $2 = 'running' THEN clock_timestamp() END),
               finished_at = CASE WHEN $2 IN ('completed', 'failed', 'stopped') THEN clock_timestamp() ELSE NULL END
         WHERE id = $1::uuid`,
-      [
-        id,
-        status,
-        fields.error !== undefined,
-        fields.error ?? null,
-        fields.resumeAt !== undefined,
-        fields.resumeAt ?? null,
-        fields.attempt === true,
-      ],
+      [id, status, fields.error !== undefined, fields.error ?? null, fields.resumeAt !== undefined, fields.resumeAt ?? null],
     );
   }
 
   /** Puts a failed run back in the queue: attempts start again, completed steps stay completed. */
   async resetForRetry(id: string): Promise<boolean> {
     const rows = await this.db.query(
-      `UPDATE workflow_runs SET status = 'queued', attempts = 0, error = NULL, finished_at = NULL, updated_at = clock_timestamp()
+      `UPDATE workflow_runs SET status = 'queued', attempts = 0, error = NULL, resume_at = NULL, finished_at = NULL, updated_at = clock_timestamp()
         WHERE id = $1::uuid AND status IN ('failed', 'stopped') RETURNING id`,
       [id],
     );
@@ -169,12 +216,12 @@ export class WorkflowRunRepository {
     );
   }
 
-  /** Runs to (re)start: delays that are due, and runs a stopped process left queued or running. */
+  /** Runs to (re)start: delays and retries that are due, and runs a stopped process left queued or running. */
   dueRuns(limit: number): Promise<Array<{ id: string; status: RunStatus }>> {
     return this.db.query(
       `SELECT id::text AS id, status FROM workflow_runs
-        WHERE (status = 'waiting' AND resume_at <= clock_timestamp())
-           OR (status IN ('queued', 'running') AND updated_at < clock_timestamp() - interval '30 seconds')
+        WHERE (status IN ('waiting', 'queued') AND resume_at <= clock_timestamp())
+           OR (status IN ('queued', 'running') AND resume_at IS NULL AND updated_at < clock_timestamp() - interval '30 seconds')
         ORDER BY created_at LIMIT $1`,
       [limit],
     );

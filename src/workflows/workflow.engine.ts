@@ -24,8 +24,8 @@ import {
   type ActionScope,
 } from './workflow.actions';
 import type { CompiledWorkflow } from './workflow.compiler';
-import { WorkflowRunRepository, type RunRow } from './workflow-run.repository';
-import { MAX_WORKFLOW_DEPTH, RECORD_SAVED, type RecordSavedEvent, type WorkflowAction } from './workflow.types';
+import { WorkflowRunRepository, type NewRun, type RunRow } from './workflow-run.repository';
+import { MAX_WORKFLOW_DEPTH, RECORD_SAVED, triggersOn, type RecordSavedEvent, type WorkflowAction } from './workflow.types';
 
 /** Sends a workflow's email through the mail outbox, idempotently per (run, step). */
 export interface WorkflowMailer {
@@ -46,9 +46,18 @@ export interface WorkflowMailer {
 }
 export const WORKFLOW_MAILER = Symbol('WORKFLOW_MAILER');
 
-/** Attempts per run before it is `failed` (each retried by the queue with exponential backoff). */
+/** Attempts per run before it is `failed`; before attempt n+1 the run waits RETRY_BASE_MS × 2^(n-1) (0.2, 0.4, 0.8, 1.6 s). */
 export const MAX_RUN_ATTEMPTS = 5;
+const RETRY_BASE_MS = 200;
 const POLL_MS = 1000;
+/** A run due within this is woken by a timer in this process; later ones (and any a stopped process left) by the poll. */
+const WAKE_WITHIN_MS = 60_000;
+
+/** How a step ended: 'done' (go on), 'finished' (it was the last: the run is completed), 'waiting' (a delay). */
+type StepOutcome = 'done' | 'finished' | 'waiting';
+
+/** Thrown inside a step's transaction to roll it back: another delivery of the run has done this step. */
+class StepDoneElsewhere extends Error {}
 
 /**
  * Runs workflows: creates a run per matching workflow for each committed save
@@ -60,6 +69,7 @@ const POLL_MS = 1000;
 export class WorkflowEngine implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('Workflows');
   private timer?: NodeJS.Timeout;
+  private readonly wakers = new Set<NodeJS.Timeout>();
   private scheduled = new Set<string>();
 
   constructor(
@@ -90,15 +100,38 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnModuleDestroy {
 
   onModuleDestroy(): void {
     if (this.timer) clearInterval(this.timer);
+    for (const waker of this.wakers) clearTimeout(waker);
+    this.wakers.clear();
   }
 
-  /** Creates the runs a committed save triggers (idempotent per event) and queues them. */
+  /** Hands run `runId` to the queue at `at` (a retry's backoff, a short delay); the poll covers what this misses. */
+  private wake(runId: string, at: Date): void {
+    const wait = at.getTime() - Date.now();
+    if (wait > WAKE_WITHIN_MS) return;
+    const waker = setTimeout(
+      () => {
+        this.wakers.delete(waker);
+        this.queue
+          .enqueue('workflow.run', { runId }, `run:${runId}:wake:${at.getTime()}`)
+          .catch((e: Error) => this.logger.warn(`Waking run ${runId} failed (the poll will): ${e.message}`));
+      },
+      Math.max(0, wait) + 5,
+    );
+    waker.unref();
+    this.wakers.add(waker);
+  }
+
+  /**
+   * Creates the runs a committed save triggers (idempotent per event) and executes them at once, here: the save's
+   * outbox event is the run's only hop through the queue. A run that cannot finish now (a failed step waiting
+   * for its retry, a delay) continues through the queue; one left behind by a stopped process is found by the poll.
+   */
   async trigger(event: RecordSavedEvent): Promise<void> {
     const snapshot = this.registry.snapshot();
+    const started: RunRow[] = [];
     for (const workflow of snapshot.workflowsByModule.get(event.module) ?? []) {
       const { definition } = workflow;
-      const fires = definition.trigger === event.op || (definition.trigger === 'save' && event.op !== 'delete');
-      if (!fires) continue;
+      if (!triggersOn(definition.trigger, event.op)) continue;
       const scope = { record: event.after ?? event.before ?? {}, old: event.op === 'create' ? null : event.before, now: new Date() };
       if (workflow.watch && !(await workflow.watch.evaluate(scope))) continue;
       if (workflow.condition && !(await workflow.condition.evaluate(scope))) continue;
@@ -108,7 +141,7 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnModuleDestroy {
       } else if (event.causation.some((link) => link.workflow === definition.name && link.recordId === event.id)) {
         stop = `Stopped: workflow "${definition.name}" would run again on ${event.module} ${event.id} within one originating change (${[...event.causation.map((c) => c.workflow), definition.name].join(' → ')}).`;
       }
-      const runId = await this.runs.create({
+      const run: NewRun = {
         workflow: definition.name,
         version: snapshot.version,
         module: event.module,
@@ -118,60 +151,29 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnModuleDestroy {
         causation: event.causation,
         depth: event.depth,
         dedupeKey: event.eventId,
-        status: stop ? 'stopped' : 'queued',
-        error: stop,
-      });
-      if (stop && runId) this.logger.warn(stop);
-      if (runId && !stop) await this.queue.enqueue('workflow.run', { runId }, `run:${runId}:0`);
+      };
+      if (stop) {
+        if (await this.runs.create({ ...run, status: 'stopped', error: stop })) this.logger.warn(stop);
+        continue;
+      }
+      const row = await this.runs.start(run);
+      if (row) started.push(row);
+    }
+    for (const run of started) {
+      try {
+        await this.execute(run, new Set());
+      } catch (error) {
+        // The bookkeeping itself failed (the database, say): the queue tries the run again.
+        this.logger.warn(`Workflow run ${run.id} (${run.workflow}) goes back to the queue: ${(error as Error).message}`);
+        await this.queue.enqueue('workflow.run', { runId: run.id }, `run:${run.id}:0`);
+      }
     }
   }
 
-  /** Executes a run from its next step. Safe to call twice: finished steps are never repeated. */
+  /** The `workflow.run` job: continues a run from its next step. Safe to call twice: finished steps are never repeated. */
   async run(runId: string): Promise<void> {
-    const run = await this.runs.find(this.runs.db, runId);
-    if (!run || ['completed', 'failed', 'stopped'].includes(run.status)) return;
-    if (run.status === 'waiting' && run.resume_at && new Date(run.resume_at) > new Date()) return;
-    const snapshot = this.registry.snapshot();
-    const workflow = snapshot.workflows.get(run.workflow);
-    if (!workflow) {
-      await this.runs.setStatus(runId, 'failed', { error: `The workflow "${run.workflow}" no longer exists.` });
-      return;
-    }
-    await this.runs.setStatus(runId, 'running', { attempt: true, resumeAt: null });
-    const ctx: RequestContext = {
-      actorId: `workflow:${run.workflow}`,
-      actorName: `workflow ${run.workflow}`,
-      permissions: SYSTEM_CONTEXT.permissions,
-      source: 'workflow',
-      causation: [...run.causation, { workflow: run.workflow, module: run.module, recordId: run.record_id ?? '' }],
-    };
-    const actions = workflow.definition.actions;
-    for (let step = run.next_step; step < actions.length; step++) {
-      const done = await this.runs.step(this.runs.db, runId, step);
-      if (done?.status === 'completed') continue;
-      await this.runs.startStep(runId, step, actions[step].type);
-      try {
-        const resumeAt = await this.execute(snapshot, workflow, run, step, actions[step], ctx);
-        if (resumeAt) {
-          await this.runs.setStatus(runId, 'waiting', { resumeAt });
-          return;
-        }
-      } catch (error) {
-        const message = (error as Error).message;
-        await this.runs.failStep(runId, step, message);
-        const current = await this.runs.find(this.runs.db, runId);
-        if ((current?.attempts ?? MAX_RUN_ATTEMPTS) >= MAX_RUN_ATTEMPTS) {
-          await this.runs.setStatus(runId, 'failed', {
-            error: `Step ${step} (${actions[step].type}) failed after ${current?.attempts} attempts: ${message}`,
-          });
-          this.logger.error(`Workflow run ${runId} (${run.workflow}) failed: ${message}`);
-          return;
-        }
-        await this.runs.setStatus(runId, 'queued', { error: `Step ${step} (${actions[step].type}): ${message}` });
-        throw error;
-      }
-    }
-    await this.runs.setStatus(runId, 'completed', { error: null });
+    const run = await this.runs.claim(runId);
+    if (run) await this.execute(run, await this.runs.completedSteps(runId));
   }
 
   /** Puts a failed or stopped run back in the queue; its finished steps stay finished. */
@@ -181,18 +183,84 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnModuleDestroy {
     return true;
   }
 
-  /** One action. Writes and the step's completion commit together; returns when to resume for a delay. */
-  private async execute(
+  /**
+   * One attempt at a claimed run, from its next step. A step that fails leaves the run `queued` for a retry after
+   * an exponential backoff (the poll, or a timer here, hands it to the queue), or `failed` after the last attempt.
+   */
+  private async execute(run: RunRow, completed: ReadonlySet<number>): Promise<void> {
+    const snapshot = this.registry.snapshot();
+    const workflow = snapshot.workflows.get(run.workflow);
+    if (!workflow) {
+      await this.runs.setStatus(run.id, 'failed', { error: `The workflow "${run.workflow}" no longer exists.` });
+      return;
+    }
+    const ctx: RequestContext = {
+      actorId: `workflow:${run.workflow}`,
+      actorName: `workflow ${run.workflow}`,
+      permissions: SYSTEM_CONTEXT.permissions,
+      source: 'workflow',
+      causation: [...run.causation, { workflow: run.workflow, module: run.module, recordId: run.record_id ?? '' }],
+    };
+    const actions = workflow.definition.actions;
+    let finished = false;
+    for (let step = run.next_step; step < actions.length; step++) {
+      if (completed.has(step)) continue;
+      const action = actions[step];
+      const attempt = { runId: run.id, step, action: action.type, startedAt: new Date() };
+      let outcome: StepOutcome;
+      try {
+        outcome = await this.execute1(snapshot, workflow, run, attempt, action, ctx, step === actions.length - 1);
+      } catch (error) {
+        const message = (error as Error).message;
+        await this.runs.failStep(attempt, message);
+        if (run.attempts >= MAX_RUN_ATTEMPTS) {
+          await this.runs.setStatus(run.id, 'failed', {
+            error: `Step ${step} (${action.type}) failed after ${run.attempts} attempts: ${message}`,
+          });
+          this.logger.error(`Workflow run ${run.id} (${run.workflow}) failed: ${message}`);
+          return;
+        }
+        const resumeAt = new Date(Date.now() + RETRY_BASE_MS * 2 ** (run.attempts - 1));
+        await this.runs.setStatus(run.id, 'queued', { error: `Step ${step} (${action.type}): ${message}`, resumeAt });
+        this.wake(run.id, resumeAt);
+        return;
+      }
+      if (outcome === 'waiting') return;
+      finished = outcome === 'finished';
+    }
+    if (!finished) await this.runs.setStatus(run.id, 'completed', { error: null });
+  }
+
+  /**
+   * One action. Its writes and the step's completion commit together — and the run's completion with the last
+   * step. 'done' when the step was done by another delivery of the run (nothing of this attempt is kept).
+   */
+  private async execute1(
     snapshot: MetadataSnapshot,
     workflow: CompiledWorkflow,
     run: RunRow,
-    step: number,
+    attempt: { runId: string; step: number; action: string; startedAt: Date },
     action: WorkflowAction,
     ctx: RequestContext,
-  ): Promise<Date | undefined> {
+    last: boolean,
+  ): Promise<StepOutcome> {
     let mailId: string | undefined;
-    let resumeAt: Date | undefined;
-    const complete = async (writer: RecordWriter, result: unknown) => this.runs.completeStep(writer.tx, run.id, step, result);
+    let outcome = (last ? 'finished' : 'done') as StepOutcome;
+    let wakeAt: Date | undefined;
+    const complete = async (writer: RecordWriter, result: unknown, resumeAt?: Date) => {
+      if (resumeAt) [outcome, wakeAt] = ['waiting', resumeAt];
+      const then = resumeAt ? { status: 'waiting' as const, resumeAt } : last ? { status: 'completed' as const } : {};
+      if (!(await this.runs.completeStep(writer.tx, { ...attempt, result }, then))) throw new StepDoneElsewhere();
+    };
+    const write = async (work: (writer: RecordWriter) => Promise<void>): Promise<void> => {
+      try {
+        await this.records.write(ctx, work);
+      } catch (error) {
+        if (!(error instanceof StepDoneElsewhere)) throw error;
+        outcome = 'done';
+      }
+    };
+    const step = attempt.step;
     if (action.type === 'webhook') {
       // The call leaves the database: it carries a delivery id that stays the same on every retry.
       const { body } = await this.records.write(ctx, async (writer) => {
@@ -212,10 +280,10 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnModuleDestroy {
         timeoutMs: action.timeoutMs ?? 5000,
         allowedHosts: this.config.webhookAllowedHosts,
       });
-      await this.records.write(ctx, (writer) => complete(writer, { status, deliveryId: `${run.id}:${step}` }));
-      return undefined;
+      await write((writer) => complete(writer, { status, deliveryId: `${run.id}:${step}` }));
+      return outcome;
     }
-    await this.records.write(ctx, async (writer) => {
+    await write(async (writer) => {
       const scope = await this.scope(snapshot, workflow, run, ctx, writer);
       const recordId = run.record_id!;
       switch (action.type) {
@@ -278,17 +346,19 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnModuleDestroy {
           });
         }
         case 'delay': {
-          resumeAt =
+          const resumeAt =
             action.seconds !== undefined
               ? new Date(Date.now() + action.seconds * 1000)
               : new Date(String(await evaluateExpression(scope, writer, action.until!)));
           if (Number.isNaN(resumeAt.getTime())) throw new Error('delay: "until" did not give a date-time');
-          return complete(writer, { resumeAt: resumeAt.toISOString() });
+          const result = { resumeAt: resumeAt.toISOString() };
+          return resumeAt > new Date() ? complete(writer, result, resumeAt) : complete(writer, result);
         }
       }
     });
-    if (mailId) await this.mailer.dispatch(mailId);
-    return resumeAt && resumeAt > new Date() ? resumeAt : undefined;
+    if (mailId && outcome !== 'done') await this.mailer.dispatch(mailId);
+    if (outcome === 'waiting' && wakeAt) this.wake(run.id, wakeAt);
+    return outcome;
   }
 
   private async scope(

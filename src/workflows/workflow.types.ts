@@ -22,6 +22,11 @@ export type WorkflowAction =
 
 export type WorkflowTrigger = 'create' | 'update' | 'save' | 'delete' | 'schedule';
 
+/** Whether a workflow with `trigger` starts on a save of kind `op` (`save` is create or update; `schedule` never). */
+export function triggersOn(trigger: WorkflowTrigger, op: 'create' | 'update' | 'delete'): boolean {
+  return trigger === op || (trigger === 'save' && op !== 'delete');
+}
+
 /** One workflow file, `modules/<module>/workflows/<name>.json` (see metadata/schema/workflow.schema.json). */
 export interface WorkflowDefinition {
   $schema?: string;
