@@ -265,6 +265,20 @@ describe('mail', () => {
       ).toBe(1);
     });
 
+    it('re-queues, every 30 s, a message left queued for over a minute by a process still running', async () => {
+      const data = { product: 'metacrm', user: { name: 'Stranded', email: 'stranded@example.com' } };
+      const stranded = await t.db.transaction((tx) => mail.queue({ to: ['stranded@example.com'], template: 'welcome', data }, tx));
+      const fresh = await t.db.transaction((tx) => mail.queue({ to: ['fresh@example.com'], template: 'welcome', data }, tx));
+      await t.db.query(`UPDATE mail_messages SET created_at = created_at - interval '2 minutes' WHERE id = $1`, [stranded.id]);
+      await mail.redispatchStranded();
+      await waitForDelivery(stranded.id);
+      await queue.idle();
+      // A message queued a moment ago is its writer's to dispatch.
+      expect((await detail(fresh.id)).status).toBe('queued');
+      await mail.dispatch(fresh.id);
+      await waitForDelivery(fresh.id);
+    });
+
     it('retries a message the server refuses for now, then marks it failed with the last error', async () => {
       const queued = await mail.queue({
         to: ['busy@temp-fail.example.com'],

@@ -188,9 +188,11 @@ export class MailRepository {
   }
 
   /** Messages still waiting to be sent (e.g. left by a process that stopped), oldest first. */
-  async queuedIds(): Promise<string[]> {
+  async queuedIds(olderThanSeconds = 0): Promise<string[]> {
     const rows = await this.db.query<{ id: string }>(
-      `SELECT id::text AS id FROM mail_messages WHERE status = 'queued' ORDER BY created_at, id`,
+      `SELECT id::text AS id FROM mail_messages
+        WHERE status = 'queued' AND created_at <= clock_timestamp() - make_interval(secs => $1) ORDER BY created_at, id`,
+      [olderThanSeconds],
     );
     return rows.map((r) => r.id);
   }

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import type { SqlExecutor } from '../database/database';
 import { JOB_QUEUE, type JobQueue } from '../queue/job-queue';
 import { TemplateStore } from '../templates/template.store';
@@ -10,6 +10,9 @@ import { MailRepository, type MailDetail, type MailStatus, type MailSummary } fr
 /** Attempts per message before it is `failed` (the queue retries with exponential backoff in between). */
 export const MAX_MAIL_ATTEMPTS = 5;
 const LIST_LIMIT = 100;
+/** How often queued messages are handed to the queue again, and how old a queued message must be for that. */
+const REDISPATCH_EVERY_MS = 30_000;
+const STRANDED_AFTER_SECONDS = 60;
 
 export interface QueuedMail {
   id: string;
@@ -25,8 +28,9 @@ export interface QueuedMail {
  * `sent`, but a process that dies between the server's acceptance and the status update sends it again at restart.
  */
 @Injectable()
-export class MailService implements OnApplicationBootstrap {
+export class MailService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('Mail');
+  private timer?: NodeJS.Timeout;
 
   constructor(
     private readonly messages: MailRepository,
@@ -37,9 +41,32 @@ export class MailService implements OnApplicationBootstrap {
     jobs.handle('mail.send', ({ messageId }) => this.send(messageId));
   }
 
-  /** Messages a stopped process left queued go back in the queue: nothing is lost across a restart. */
+  /**
+   * Messages a stopped process left queued go back in the queue: at start, and every 30 s those queued for over a
+   * minute (a process that stopped between the commit of a message and its dispatch, say). Dispatching a message
+   * whose job is still queued, running or waiting for a retry adds nothing: the job key is the message id.
+   */
   async onApplicationBootstrap(): Promise<void> {
-    for (const id of await this.messages.queuedIds()) await this.dispatch(id);
+    await this.redispatch(0);
+    if (this.timer) clearInterval(this.timer);
+    this.timer = setInterval(
+      () => void this.redispatchStranded().catch((e: Error) => this.logger.warn(`Re-queueing mail failed: ${e.message}`)),
+      REDISPATCH_EVERY_MS,
+    );
+    this.timer.unref();
+  }
+
+  onModuleDestroy(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /** Hands every message queued for over a minute to the queue again (the 30-second poll). */
+  redispatchStranded(): Promise<void> {
+    return this.redispatch(STRANDED_AFTER_SECONDS);
+  }
+
+  private async redispatch(olderThanSeconds: number): Promise<void> {
+    for (const id of await this.messages.queuedIds(olderThanSeconds)) await this.dispatch(id);
   }
 
   /**
