@@ -3,8 +3,8 @@
  * loop with the servers it measures (it still shares the machine's cores).
  * The parent sends a {@link LoadSpec} over IPC and gets a {@link LoadResult} back.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { ChildRunner, serveChild } from './child-runner';
 
 export interface LoadSpec {
   url: string;
@@ -91,42 +91,9 @@ async function runAutocannon(spec: LoadSpec): Promise<LoadResult> {
 }
 
 /** The parent's handle on the load generator process. */
-export class LoadGenerator {
-  private constructor(private readonly child: ChildProcess) {}
+export type LoadGenerator = ChildRunner<LoadSpec, LoadResult>;
+export const LoadGenerator = {
+  start: (): LoadGenerator => ChildRunner.start(join(__dirname, 'load.worker.js'), 'load generator'),
+};
 
-  static start(): LoadGenerator {
-    // execArgv [] so that `node --cpu-prof` on the bench profiles only the servers.
-    return new LoadGenerator(fork(join(__dirname, 'load.worker.js'), ['--child'], { execArgv: [], stdio: 'inherit' }));
-  }
-
-  run(spec: LoadSpec): Promise<LoadResult> {
-    return new Promise((resolvePromise, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`load generator exited (${code}) during a run`));
-      this.child.once('exit', onExit);
-      this.child.once('message', (message: { result?: LoadResult; error?: string }) => {
-        this.child.off('exit', onExit);
-        if (message.error !== undefined) reject(new Error(message.error));
-        else resolvePromise(message.result!);
-      });
-      this.child.send(spec);
-    });
-  }
-
-  stop(): Promise<void> {
-    if (this.child.exitCode !== null) return Promise.resolve();
-    return new Promise((resolvePromise) => {
-      this.child.once('exit', () => resolvePromise());
-      this.child.disconnect();
-    });
-  }
-}
-
-if (require.main === module && process.argv.includes('--child')) {
-  process.on('message', (spec: LoadSpec) => {
-    runAutocannon(spec).then(
-      (result) => process.send!({ result }),
-      (error: Error) => process.send!({ error: error.stack ?? error.message }),
-    );
-  });
-  process.on('disconnect', () => process.exit(0));
-}
+if (require.main === module && process.argv.includes('--child')) serveChild(runAutocannon);

@@ -9,9 +9,9 @@
  * and `paced` (an open loop: saves sent at a fixed rate whatever the answers, so a slow engine does
  * not slow the arrivals down and hide its latency).
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
+import { ChildRunner, serveChild } from './child-runner';
 
 export interface SaveSpec {
   /** Full URL of the create endpoint, e.g. http://127.0.0.1:1234/api/v1/bench_tickets. */
@@ -103,41 +103,9 @@ async function runSaves(spec: SaveSpec): Promise<SaveRun> {
 }
 
 /** The parent's handle on the latency client process. */
-export class SaveClient {
-  private constructor(private readonly child: ChildProcess) {}
+export type SaveClient = ChildRunner<SaveSpec, SaveRun>;
+export const SaveClient = {
+  start: (): SaveClient => ChildRunner.start(join(__dirname, 'workflows.client.js'), 'latency client'),
+};
 
-  static start(): SaveClient {
-    return new SaveClient(fork(join(__dirname, 'workflows.client.js'), ['--child'], { execArgv: [], stdio: 'inherit' }));
-  }
-
-  run(spec: SaveSpec): Promise<SaveRun> {
-    return new Promise((resolvePromise, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`latency client exited (${code}) during a run`));
-      this.child.once('exit', onExit);
-      this.child.once('message', (message: { result?: SaveRun; error?: string }) => {
-        this.child.off('exit', onExit);
-        if (message.error !== undefined) reject(new Error(message.error));
-        else resolvePromise(message.result!);
-      });
-      this.child.send(spec);
-    });
-  }
-
-  stop(): Promise<void> {
-    if (this.child.exitCode !== null) return Promise.resolve();
-    return new Promise((resolvePromise) => {
-      this.child.once('exit', () => resolvePromise());
-      this.child.disconnect();
-    });
-  }
-}
-
-if (require.main === module && process.argv.includes('--child')) {
-  process.on('message', (spec: SaveSpec) => {
-    runSaves(spec).then(
-      (result) => process.send!({ result }),
-      (error: Error) => process.send!({ error: error.stack ?? error.message }),
-    );
-  });
-  process.on('disconnect', () => process.exit(0));
-}
+if (require.main === module && process.argv.includes('--child')) serveChild(runSaves);
