@@ -1,6 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { createApp } from '../src/app.factory';
+import { loadConfig, type AppConfig } from '../src/config/app.config';
 
 /** Shared set-up of the benchmarks: settings from the environment, the project root, the machine's load. */
 
@@ -44,3 +49,39 @@ export const loadText = () =>
     .join(' / ');
 
 export const log = (line = '') => process.stdout.write(`${line}\n`);
+
+/**
+ * The engine's configuration for a bench: tables in `schema` on PostgreSQL (`databaseUrl`) or in-memory PGlite,
+ * a fresh admin key, errors only in the log, the project root found by `marker`; `overrides` last.
+ */
+export function benchConfig(
+  databaseUrl: string | undefined,
+  schema: string,
+  marker: string,
+  overrides: Partial<AppConfig> = {},
+): AppConfig & { adminApiKey: string } {
+  const adminApiKey = `bench-${randomBytes(16).toString('hex')}`;
+  return {
+    ...loadConfig(process.env, {
+      databaseUrl,
+      databaseSchema: databaseUrl ? schema : 'public',
+      dataDir: 'memory://',
+      adminApiKey,
+      logLevel: 'error',
+      rootDir: projectRoot(marker),
+      ...overrides,
+    }),
+    adminApiKey,
+  };
+}
+
+/**
+ * Starts the engine (BENCH_LOG=1 lets it log its errors, e.g. the cause of a non-2xx answer under load) and, with
+ * `listen`, serves it on a random local port: `url` is its address.
+ */
+export async function startBenchEngine(config: AppConfig, listen = true): Promise<{ app: NestExpressApplication; url: string }> {
+  const app = await createApp(config, process.env.BENCH_LOG === '1' ? {} : { logger: false });
+  if (!listen) return { app, url: '' };
+  await app.listen(0, '127.0.0.1');
+  return { app, url: `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}` };
+}

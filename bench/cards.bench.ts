@@ -18,13 +18,9 @@
  * engine's error log.
  * Exits 1 when more than 1% of some run's requests failed; the target's verdict is printed.
  */
-import { randomBytes } from 'node:crypto';
-import { benchSchema, intEnv, loadText, log, projectRoot } from './bench.env';
+import { benchConfig, benchSchema, intEnv, loadText, log, startBenchEngine } from './bench.env';
 import { cpus } from 'node:os';
-import type { AddressInfo } from 'node:net';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { createApp } from '../src/app.factory';
-import { loadConfig } from '../src/config/app.config';
 import { MetadataRegistry } from '../src/metadata/metadata.registry';
 import { CpuProfiler } from './cpu-profiler';
 import { LoadGenerator, type LoadResult, type LoadSpec } from './load.worker';
@@ -54,7 +50,6 @@ async function main(): Promise<number> {
   const connections = intEnv('BENCH_CONNECTIONS', 20);
   const rounds = intEnv('BENCH_ROUNDS', 2);
   const schema = benchSchema('bench_cards');
-  const adminKey = `bench-${randomBytes(16).toString('hex')}`;
 
   let app: NestExpressApplication | undefined;
   let adminSql: RawSql | undefined;
@@ -65,19 +60,11 @@ async function main(): Promise<number> {
       adminSql = postgresSql(databaseUrl, schema, 1);
       await adminSql.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     }
-    const config = loadConfig(process.env, {
-      databaseUrl,
-      databaseSchema: databaseUrl ? schema : 'public',
-      dataDir: 'memory://',
-      adminApiKey: adminKey,
-      logLevel: 'error',
-      rootDir: projectRoot('metadata/schema/module.schema.json'),
-    });
-    // BENCH_LOG=1 lets the engine log its errors (e.g. the cause of a non-2xx answer under load).
-    app = await createApp(config, process.env.BENCH_LOG === '1' ? {} : { logger: false });
-    await app.listen(0, '127.0.0.1');
-    const url = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
-    const headers = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' };
+    const config = benchConfig(databaseUrl, schema, 'metadata/schema/module.schema.json');
+    const engine = await startBenchEngine(config);
+    app = engine.app;
+    const url = engine.url;
+    const headers = { authorization: `Bearer ${config.adminApiKey}`, 'content-type': 'application/json' };
     const api = apiClient(url, headers);
 
     const cores = cpus().length;

@@ -15,13 +15,10 @@
  * PASS/FAIL for the target: at least 20 PDFs/s (best of concurrency 2–4) on a 2-core machine. Without Chromium the
  * PDF runs are skipped with the reason (the target is then not judged). Exits 1 when a render fails.
  */
-import { randomBytes } from 'node:crypto';
-import { benchSchema, intEnv, log, projectRoot } from './bench.env';
+import { benchConfig, benchSchema, intEnv, log, startBenchEngine } from './bench.env';
 import { cpus, loadavg } from 'node:os';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Pool } from 'pg';
-import { createApp } from '../src/app.factory';
-import { loadConfig } from '../src/config/app.config';
 import { SYSTEM_CONTEXT } from '../src/common/request-context';
 import { locateChromium } from '../src/documents/chromium.locator';
 import { DocumentTemplateStore } from '../src/documents/document-template.store';
@@ -104,15 +101,8 @@ async function main(): Promise<number> {
   let app: NestExpressApplication | undefined;
   try {
     await dropSchema();
-    const config = loadConfig(process.env, {
-      databaseUrl,
-      databaseSchema: databaseUrl ? schema : 'public',
-      dataDir: 'memory://',
-      adminApiKey: `bench-${randomBytes(16).toString('hex')}`,
-      logLevel: 'error',
-      rootDir: projectRoot('templates/documents'),
-    });
-    app = await createApp(config, process.env.BENCH_LOG === '1' ? {} : { logger: false });
+    const config = benchConfig(databaseUrl, schema, 'templates/documents');
+    app = (await startBenchEngine(config, false)).app;
     const records = app.get(RecordService);
     const documents = app.get(DocumentService);
     const ctx = SYSTEM_CONTEXT;

@@ -13,14 +13,10 @@
  * CPU profile of the server side per run; BENCH_ONLY=create,get,list,first,deep picks operations.
  * Exits 1 only when more than 1% of some run's requests failed.
  */
-import { randomBytes } from 'node:crypto';
-import { benchSchema, intEnv, loadText, log, projectRoot } from './bench.env';
+import { benchConfig, benchSchema, intEnv, loadText, log, startBenchEngine } from './bench.env';
 import { cpus } from 'node:os';
-import type { AddressInfo } from 'node:net';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { getPGliteInstance } from 'typeorm-pglite';
-import { createApp } from '../src/app.factory';
-import { loadConfig } from '../src/config/app.config';
 import { CpuProfiler } from './cpu-profiler';
 import { comparisonTable, errorTable, failureShare, verdicts, type Comparison } from './bench.report';
 import { LoadGenerator, type LoadSpec } from './load.worker';
@@ -60,7 +56,6 @@ async function main(): Promise<number> {
   const connections = intEnv('BENCH_CONNECTIONS', 20);
   const only = operationsToRun();
   const schema = benchSchema('bench_records');
-  const adminKey = `bench-${randomBytes(16).toString('hex')}`;
 
   let app: NestExpressApplication | undefined;
   let seedSql: RawSql | undefined;
@@ -73,17 +68,10 @@ async function main(): Promise<number> {
       seedSql = postgresSql(databaseUrl, schema, 1);
       await seedSql.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     }
-    const config = loadConfig(process.env, {
-      databaseUrl,
-      databaseSchema: databaseUrl ? schema : 'public',
-      dataDir: 'memory://',
-      adminApiKey: adminKey,
-      logLevel: 'error',
-      rootDir: projectRoot(`modules/${MODULE}/module.json`),
-    });
-    app = await createApp(config, { logger: false });
-    await app.listen(0, '127.0.0.1');
-    const engineUrl = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+    const config = benchConfig(databaseUrl, schema, `modules/${MODULE}/module.json`);
+    const engine = await startBenchEngine(config);
+    app = engine.app;
+    const engineUrl = engine.url;
     if (kind === 'pglite') seedSql = baselineSql = pgliteSql(await getPGliteInstance());
     else baselineSql = postgresSql(databaseUrl!, schema, POOL_SIZE);
 
@@ -112,7 +100,7 @@ async function main(): Promise<number> {
     const ids = await sampleIds(seedSql!, Math.min(10_000, count));
     raw = await startRawServer(baselineSql!);
 
-    const auth = { authorization: `Bearer ${adminKey}` };
+    const auth = { authorization: `Bearer ${config.adminApiKey}` };
     const base = `/api/v1/${MODULE}`;
     const filtered = `${base}?filter[stage][eq]=won&sort=-createdAt&limit=50`;
     const firstPage = base;

@@ -31,9 +31,7 @@
  * per phase; BENCH_LOG=1 shows the engine's error log. Without Redis the BullMQ leg is skipped (a
  * failure under CI=true). Exits 1 when saves or runs failed.
  */
-import { randomBytes } from 'node:crypto';
-import { intEnv, loadText, log, projectRoot } from './bench.env';
-import type { AddressInfo } from 'node:net';
+import { benchConfig, intEnv, loadText, log, startBenchEngine } from './bench.env';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -41,8 +39,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { getPGliteInstance } from 'typeorm-pglite';
-import { createApp } from '../src/app.factory';
-import { loadConfig, type AppConfig } from '../src/config/app.config';
+import { loadConfig } from '../src/config/app.config';
 import { DATABASE, type Database, type SqlExecutor } from '../src/database/database';
 import { bullmqQueueName } from '../src/queue/bullmq-queue.driver';
 import { JOB_QUEUE, type JobQueue } from '../src/queue/job-queue';
@@ -244,7 +241,6 @@ async function main(): Promise<number> {
 
 async function runDriver(driver: Driver, s: Settings, load: LoadGenerator, client: SaveClient, tracer: Tracer): Promise<DriverResult> {
   const schema = `bench_workflows_${driver === 'bullmq' ? 'bullmq' : 'inprocess'}`;
-  const adminKey = `bench-${randomBytes(16).toString('hex')}`;
   let adminSql: RawSql | undefined;
   let probeSql: RawSql | undefined;
   let app: NestExpressApplication | undefined;
@@ -260,15 +256,9 @@ async function runDriver(driver: Driver, s: Settings, load: LoadGenerator, clien
       adminSql = postgresSql(s.databaseUrl, 'public', 1);
       await adminSql.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     }
-    const config: AppConfig = loadConfig(process.env, {
-      databaseUrl: s.databaseUrl,
-      databaseSchema: s.databaseUrl ? schema : 'public',
-      dataDir: 'memory://',
+    const config = benchConfig(s.databaseUrl, schema, 'metadata/schema/workflow.schema.json', {
       redisUrl: driver === 'bullmq' ? s.redisUrl : undefined,
       processRole: 'all',
-      adminApiKey: adminKey,
-      logLevel: 'error',
-      rootDir: projectRoot('metadata/schema/workflow.schema.json'),
     });
     if (driver === 'bullmq' && s.databaseUrl) {
       // A queue of a PostgreSQL schema outlives the process: remove what a crashed earlier run left.
@@ -276,10 +266,10 @@ async function runDriver(driver: Driver, s: Settings, load: LoadGenerator, clien
       await removeQueue(s.redisUrl, queueName);
     }
     if (s.databaseUrl) onInterrupt.add(dropSchema);
-    app = await createApp(config, process.env.BENCH_LOG === '1' ? {} : { logger: false });
-    await app.listen(0, '127.0.0.1');
-    const url = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
-    const headers = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' };
+    const engine = await startBenchEngine(config);
+    app = engine.app;
+    const url = engine.url;
+    const headers = { authorization: `Bearer ${config.adminApiKey}`, 'content-type': 'application/json' };
     const db = app.get<Database>(DATABASE);
     // The bench's own reads (waiting for the runs, the timelines) go through a connection of their own on
     // PostgreSQL, so they take nothing from the engine's pool and their cost is not counted as the engine's.
