@@ -168,6 +168,31 @@ function workflowSuite(driver: { name: string; redisUrl: string | undefined }) {
     expect(mails).toHaveLength(1);
   });
 
+  it('commits consecutive database steps together: a step that fails undoes the steps of its group', async () => {
+    const body = {
+      name: 'all_or_nothing',
+      module: 'products',
+      trigger: 'create',
+      actions: [
+        { type: 'updateFields', values: { description: "'touched by the workflow'" } },
+        // last_name is required: this step fails on every attempt.
+        { type: 'createRecord', module: 'contacts', values: { first_name: 'name' } },
+      ],
+    };
+    expect((await publish('all_or_nothing', body)).status).toBe(201);
+    const product = await createRecord(t, 'products', { name: 'Atomic' });
+    const [failed] = await eventually(
+      () => runsOf('products', product.id),
+      (runs) => runs[0]?.status === 'failed',
+    );
+    expect(failed.attempts).toBe(5);
+    expect(failed.error).toContain('Step 1 (createRecord) failed after 5 attempts');
+    // Step 0's update was rolled back with step 1 each time: the product is as it was saved, and step 0 is not done.
+    expect((await get('products', product.id)).description ?? null).toBeNull();
+    expect(failed.steps.map((s: { step: number; status: string }) => [s.step, s.status])).toEqual([[1, 'failed']]);
+    await publish('all_or_nothing', { ...body, enabled: false });
+  });
+
   it('stops two workflows that update each other’s records, with a clear error in the run log', async () => {
     const ping = {
       name: 'ping_contacts',

@@ -61,25 +61,10 @@ export class WorkflowRunRepository {
    * the caller's transaction as `executor` to create it beside the change that asks for it.
    */
   async create(run: NewRun, executor: SqlExecutor = this.db): Promise<string | undefined> {
-    return (await this.insert(executor, run, false))?.id;
-  }
-
-  /**
-   * Creates the run already claimed by this process (`running`, its first attempt counted) so that it can be
-   * executed at once; undefined when the workflow has a run for this event already.
-   */
-  async start(run: NewRun): Promise<RunRow | undefined> {
-    return this.insert(this.db, { ...run, status: 'running' }, true);
-  }
-
-  private async insert(executor: SqlExecutor, run: NewRun, claimed: boolean): Promise<RunRow | undefined> {
-    const rows = await executor.query<RunRow>(
-      `INSERT INTO workflow_runs (id, workflow, workflow_version, module, record_id, trigger, status, event, causation, depth, dedupe_key, error,
-                                  attempts, started_at, finished_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10, $11, $12,
-               CASE WHEN $13::boolean THEN 1 ELSE 0 END, CASE WHEN $13::boolean THEN clock_timestamp() END,
-               CASE WHEN $7 IN ('stopped', 'completed') THEN clock_timestamp() END)
-       ON CONFLICT (workflow, dedupe_key) DO NOTHING RETURNING ${claimed ? '*' : 'id::text AS id'}`,
+    const rows = await executor.query<{ id: string }>(
+      `INSERT INTO workflow_runs (id, workflow, workflow_version, module, record_id, trigger, status, event, causation, depth, dedupe_key, error, finished_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10, $11, $12, CASE WHEN $7 IN ('stopped', 'completed') THEN clock_timestamp() END)
+       ON CONFLICT (workflow, dedupe_key) DO NOTHING RETURNING id::text AS id`,
       [
         randomUUID(),
         run.workflow,
@@ -93,10 +78,58 @@ export class WorkflowRunRepository {
         run.depth,
         run.dedupeKey,
         run.error ?? null,
-        claimed,
       ],
     );
-    return rows[0];
+    return rows[0]?.id;
+  }
+
+  /** The row of a run this process starts at once (`running`, its first attempt), to write with {@link insertStarted}. */
+  plan(run: NewRun): RunRow {
+    const now = new Date();
+    return {
+      id: randomUUID(),
+      workflow: run.workflow,
+      workflow_version: run.version,
+      module: run.module,
+      record_id: run.recordId,
+      trigger: run.trigger,
+      status: 'running',
+      event: run.event,
+      causation: run.causation,
+      depth: run.depth,
+      next_step: 0,
+      resume_at: null,
+      attempts: 1,
+      error: null,
+      created_at: now,
+      started_at: now,
+      finished_at: null,
+    };
+  }
+
+  /**
+   * Writes a planned run (see {@link plan}) unless the workflow has a run for this event already (false then). In
+   * the transaction of the run's first steps, the run and their effects commit together.
+   */
+  async insertStarted(executor: SqlExecutor, row: RunRow, dedupeKey: string): Promise<boolean> {
+    const rows = await executor.query(
+      `INSERT INTO workflow_runs (id, workflow, workflow_version, module, record_id, trigger, status, event, causation, depth, dedupe_key, attempts, started_at)
+       VALUES ($1, $2, $3, $4, $5, $6, 'running', $7::jsonb, $8::jsonb, $9, $10, 1, clock_timestamp())
+       ON CONFLICT (workflow, dedupe_key) DO NOTHING RETURNING id`,
+      [
+        row.id,
+        row.workflow,
+        row.workflow_version,
+        row.module,
+        row.record_id,
+        row.trigger,
+        JSON.stringify(row.event),
+        JSON.stringify(row.causation),
+        row.depth,
+        dedupeKey,
+      ],
+    );
+    return rows.length > 0;
   }
 
   /**

@@ -53,8 +53,31 @@ const POLL_MS = 1000;
 /** A run due within this is woken by a timer in this process; later ones (and any a stopped process left) by the poll. */
 const WAKE_WITHIN_MS = 60_000;
 
-/** How a step ended: 'done' (go on), 'finished' (it was the last: the run is completed), 'waiting' (a delay). */
-type StepOutcome = 'done' | 'finished' | 'waiting';
+type Data = Record<string, unknown>;
+type WebhookAction = Extract<WorkflowAction, { type: 'webhook' }>;
+
+/** The step being attempted (moves along a group), for its completion or its failure. */
+interface StepAttempt {
+  runId: string;
+  step: number;
+  action: string;
+  startedAt: Date;
+}
+
+/**
+ * How a group of steps ended: done (`finished` when it held the last step: the run is completed), waiting (a
+ * delay), or elsewhere (another delivery of the run did a step of it, or the event has its run already).
+ */
+type GroupOutcome = { kind: 'done'; finished: boolean } | { kind: 'waiting' } | { kind: 'elsewhere' };
+
+/** What an action did: its result for the run log, and what the group's transaction must do after it. */
+interface ActionEffect {
+  result: unknown;
+  /** The triggering record as the action left it, when known (else it is read again before the next step). */
+  record?: Data;
+  mailId?: string;
+  resumeAt?: Date;
+}
 
 /** Thrown inside a step's transaction to roll it back: another delivery of the run has done this step. */
 class StepDoneElsewhere extends Error {}
@@ -128,7 +151,7 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnModuleDestroy {
    */
   async trigger(event: RecordSavedEvent): Promise<void> {
     const snapshot = this.registry.snapshot();
-    const started: RunRow[] = [];
+    const started: NewRun[] = [];
     for (const workflow of snapshot.workflowsByModule.get(event.module) ?? []) {
       const { definition } = workflow;
       if (!triggersOn(definition.trigger, event.op)) continue;
@@ -156,16 +179,17 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnModuleDestroy {
         if (await this.runs.create({ ...run, status: 'stopped', error: stop })) this.logger.warn(stop);
         continue;
       }
-      const row = await this.runs.start(run);
-      if (row) started.push(row);
+      started.push(run);
     }
     for (const run of started) {
+      const row = this.runs.plan(run);
       try {
-        await this.execute(run, new Set());
+        await this.execute(row, new Set(), run.dedupeKey);
       } catch (error) {
-        // The bookkeeping itself failed (the database, say): the queue tries the run again.
-        this.logger.warn(`Workflow run ${run.id} (${run.workflow}) goes back to the queue: ${(error as Error).message}`);
-        await this.queue.enqueue('workflow.run', { runId: run.id }, `run:${run.id}:0`);
+        // The bookkeeping itself failed (the database, say): the run is written if it was not, and queued again.
+        this.logger.warn(`Workflow run ${row.id} (${row.workflow}) goes back to the queue: ${(error as Error).message}`);
+        const id = (await this.runs.insertStarted(this.runs.db, row, run.dedupeKey)) ? row.id : undefined;
+        if (id) await this.queue.enqueue('workflow.run', { runId: id }, `run:${id}:0`);
       }
     }
   }
@@ -184,13 +208,18 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /**
-   * One attempt at a claimed run, from its next step. A step that fails leaves the run `queued` for a retry after
-   * an exponential backoff (the poll, or a timer here, hands it to the queue), or `failed` after the last attempt.
+   * One attempt at a run, from its next step. The steps go in groups, each group one transaction: consecutive
+   * steps that only touch the database commit together with their completion (and the run's, with the last step),
+   * so a step is done exactly once and a failed step undoes its group; a webhook is a group of its own, as its call
+   * leaves the database. A failed step leaves the run `queued` for a retry after an exponential backoff (the poll,
+   * or a timer here, hands it to the queue), or `failed` after the last attempt. With `insert` (the dedupe key of a
+   * new run from {@link plan}) the run itself is written in its first group's transaction.
    */
-  private async execute(run: RunRow, completed: ReadonlySet<number>): Promise<void> {
+  private async execute(run: RunRow, completed: ReadonlySet<number>, insert?: string): Promise<void> {
     const snapshot = this.registry.snapshot();
     const workflow = snapshot.workflows.get(run.workflow);
     if (!workflow) {
+      if (insert && !(await this.runs.insertStarted(this.runs.db, run, insert))) return;
       await this.runs.setStatus(run.id, 'failed', { error: `The workflow "${run.workflow}" no longer exists.` });
       return;
     }
@@ -202,163 +231,220 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnModuleDestroy {
       causation: [...run.causation, { workflow: run.workflow, module: run.module, recordId: run.record_id ?? '' }],
     };
     const actions = workflow.definition.actions;
+    if (insert && actions[run.next_step]?.type === 'webhook') {
+      // The webhook's delivery id is the run's: the run is written before the call, so a retry keeps the id.
+      if (!(await this.runs.insertStarted(this.runs.db, run, insert))) return;
+      insert = undefined;
+    }
     let finished = false;
-    for (let step = run.next_step; step < actions.length; step++) {
-      if (completed.has(step)) continue;
-      const action = actions[step];
-      const attempt = { runId: run.id, step, action: action.type, startedAt: new Date() };
-      let outcome: StepOutcome;
+    for (let first = run.next_step; first < actions.length;) {
+      if (completed.has(first)) {
+        first++;
+        continue;
+      }
+      const group = [first];
+      if (actions[first].type !== 'webhook' && actions[first].type !== 'delay') {
+        for (let next = first + 1; next < actions.length && !completed.has(next) && actions[next].type !== 'webhook'; next++) {
+          group.push(next);
+          if (actions[next].type === 'delay') break;
+        }
+      }
+      const attempt: StepAttempt = { runId: run.id, step: first, action: actions[first].type, startedAt: new Date() };
+      let outcome: GroupOutcome;
       try {
-        outcome = await this.execute1(snapshot, workflow, run, attempt, action, ctx, step === actions.length - 1);
+        outcome =
+          actions[first].type === 'webhook'
+            ? await this.webhookStep(snapshot, workflow, run, attempt, actions[first] as WebhookAction, ctx, first === actions.length - 1)
+            : await this.databaseSteps(snapshot, workflow, run, group, attempt, ctx, insert);
       } catch (error) {
+        if (insert && !(await this.runs.insertStarted(this.runs.db, run, insert))) return;
         const message = (error as Error).message;
         await this.runs.failStep(attempt, message);
         if (run.attempts >= MAX_RUN_ATTEMPTS) {
           await this.runs.setStatus(run.id, 'failed', {
-            error: `Step ${step} (${action.type}) failed after ${run.attempts} attempts: ${message}`,
+            error: `Step ${attempt.step} (${attempt.action}) failed after ${run.attempts} attempts: ${message}`,
           });
           this.logger.error(`Workflow run ${run.id} (${run.workflow}) failed: ${message}`);
           return;
         }
         const resumeAt = new Date(Date.now() + RETRY_BASE_MS * 2 ** (run.attempts - 1));
-        await this.runs.setStatus(run.id, 'queued', { error: `Step ${step} (${action.type}): ${message}`, resumeAt });
+        await this.runs.setStatus(run.id, 'queued', { error: `Step ${attempt.step} (${attempt.action}): ${message}`, resumeAt });
         this.wake(run.id, resumeAt);
         return;
       }
-      if (outcome === 'waiting') return;
-      finished = outcome === 'finished';
+      insert = undefined;
+      // Another delivery of this run is at it (or the event had its run already): that one carries on.
+      if (outcome.kind === 'elsewhere' || outcome.kind === 'waiting') return;
+      finished = outcome.finished;
+      first = group[group.length - 1] + 1;
     }
     if (!finished) await this.runs.setStatus(run.id, 'completed', { error: null });
   }
 
   /**
-   * One action. Its writes and the step's completion commit together — and the run's completion with the last
-   * step. 'done' when the step was done by another delivery of the run (nothing of this attempt is kept).
+   * Steps `group` (consecutive, database only) in one transaction, each with its completion; the record is read
+   * once and again only after a step that may have changed it. `attempt` follows the step at hand, for the error.
    */
-  private async execute1(
+  private async databaseSteps(
     snapshot: MetadataSnapshot,
     workflow: CompiledWorkflow,
     run: RunRow,
-    attempt: { runId: string; step: number; action: string; startedAt: Date },
-    action: WorkflowAction,
+    group: number[],
+    attempt: StepAttempt,
+    ctx: RequestContext,
+    insert: string | undefined,
+  ): Promise<GroupOutcome> {
+    const actions = workflow.definition.actions;
+    const mails: string[] = [];
+    let outcome: GroupOutcome = { kind: 'done', finished: false };
+    let wakeAt: Date | undefined;
+    try {
+      await this.records.write(ctx, async (writer) => {
+        if (insert && !(await this.runs.insertStarted(writer.tx, run, insert))) throw new StepDoneElsewhere();
+        let record: Data | undefined;
+        for (const step of group) {
+          Object.assign(attempt, { step, action: actions[step].type, startedAt: new Date() });
+          record ??= await loadRecord(writer, run);
+          const effect = await this.perform({ workflow, run, snapshot, ctx, record }, writer, step, actions[step]);
+          const last = step === actions.length - 1;
+          const then = effect.resumeAt
+            ? { status: 'waiting' as const, resumeAt: effect.resumeAt }
+            : last
+              ? { status: 'completed' as const }
+              : {};
+          if (!(await this.runs.completeStep(writer.tx, { ...attempt, result: effect.result }, then))) throw new StepDoneElsewhere();
+          if (effect.mailId) mails.push(effect.mailId);
+          record = effect.record;
+          if (effect.resumeAt) {
+            [outcome, wakeAt] = [{ kind: 'waiting' }, effect.resumeAt];
+            return;
+          }
+          outcome = { kind: 'done', finished: last };
+        }
+      });
+    } catch (error) {
+      if (error instanceof StepDoneElsewhere) return { kind: 'elsewhere' };
+      throw error;
+    }
+    for (const id of mails) await this.mailer.dispatch(id);
+    if (wakeAt) this.wake(run.id, wakeAt);
+    return outcome;
+  }
+
+  /** A webhook step: the body is read in one transaction, the call made outside any, and the step completed after it. */
+  private async webhookStep(
+    snapshot: MetadataSnapshot,
+    workflow: CompiledWorkflow,
+    run: RunRow,
+    attempt: StepAttempt,
+    action: WebhookAction,
     ctx: RequestContext,
     last: boolean,
-  ): Promise<StepOutcome> {
-    let mailId: string | undefined;
-    let outcome = (last ? 'finished' : 'done') as StepOutcome;
-    let wakeAt: Date | undefined;
-    const complete = async (writer: RecordWriter, result: unknown, resumeAt?: Date) => {
-      if (resumeAt) [outcome, wakeAt] = ['waiting', resumeAt];
-      const then = resumeAt ? { status: 'waiting' as const, resumeAt } : last ? { status: 'completed' as const } : {};
-      if (!(await this.runs.completeStep(writer.tx, { ...attempt, result }, then))) throw new StepDoneElsewhere();
-    };
-    const write = async (work: (writer: RecordWriter) => Promise<void>): Promise<void> => {
-      try {
-        await this.records.write(ctx, work);
-      } catch (error) {
-        if (!(error instanceof StepDoneElsewhere)) throw error;
-        outcome = 'done';
-      }
-    };
-    const step = attempt.step;
-    if (action.type === 'webhook') {
-      // The call leaves the database: it carries a delivery id that stays the same on every retry.
-      const { body } = await this.records.write(ctx, async (writer) => {
-        const scope = await this.scope(snapshot, workflow, run, ctx, writer);
-        const value = action.body
-          ? await evaluateExpression(scope, writer, action.body)
-          : { workflow: run.workflow, run: run.id, record: scope.record, before: run.event.before ?? null, after: run.event.after ?? null };
-        return { body: JSON.stringify(value ?? null) };
-      });
-      if (!this.config.webhookSecret) throw new Error('Webhooks are signed: set WEBHOOK_SECRET to send them.');
-      const { status } = await postWebhook({
-        url: action.url,
-        body,
-        deliveryId: `${run.id}:${step}`,
-        event: `workflow.${run.workflow}`,
-        secret: this.config.webhookSecret,
-        timeoutMs: action.timeoutMs ?? 5000,
-        allowedHosts: this.config.webhookAllowedHosts,
-      });
-      await write((writer) => complete(writer, { status, deliveryId: `${run.id}:${step}` }));
-      return outcome;
-    }
-    await write(async (writer) => {
+  ): Promise<GroupOutcome> {
+    const deliveryId = `${run.id}:${attempt.step}`;
+    const { body } = await this.records.write(ctx, async (writer) => {
       const scope = await this.scope(snapshot, workflow, run, ctx, writer);
-      const recordId = run.record_id!;
-      switch (action.type) {
-        case 'updateFields': {
-          const values = await evaluateValues(scope, writer, action.values);
-          const row = await writer.update(run.module, recordId, values);
-          return complete(writer, { updated: { module: run.module, id: row.id, version: row.version } });
+      const value = action.body
+        ? await evaluateExpression(scope, writer, action.body)
+        : { workflow: run.workflow, run: run.id, record: scope.record, before: run.event.before ?? null, after: run.event.after ?? null };
+      return { body: JSON.stringify(value ?? null) };
+    });
+    if (!this.config.webhookSecret) throw new Error('Webhooks are signed: set WEBHOOK_SECRET to send them.');
+    const { status } = await postWebhook({
+      url: action.url,
+      body,
+      deliveryId,
+      event: `workflow.${run.workflow}`,
+      secret: this.config.webhookSecret,
+      timeoutMs: action.timeoutMs ?? 5000,
+      allowedHosts: this.config.webhookAllowedHosts,
+    });
+    const done = await this.records.write(ctx, (writer) =>
+      this.runs.completeStep(writer.tx, { ...attempt, result: { status, deliveryId } }, last ? { status: 'completed' } : {}),
+    );
+    return done ? { kind: 'done', finished: last } : { kind: 'elsewhere' };
+  }
+
+  /**
+   * What one database action does, inside the group's transaction. `record` in the answer is the triggering record
+   * as the action left it, when that is known without reading it again (undefined: read it before the next step).
+   */
+  private async perform(scope: ActionScope, writer: RecordWriter, step: number, action: WorkflowAction): Promise<ActionEffect> {
+    const { run, snapshot } = scope;
+    const recordId = run.record_id!;
+    // Actions that write only other records, or none, leave the triggering record as it was.
+    const unchanged = (result: unknown): ActionEffect => ({ result, record: scope.record });
+    switch (action.type) {
+      case 'updateFields': {
+        const values = await evaluateValues(scope, writer, action.values);
+        const row = await writer.update(run.module, recordId, values);
+        return { result: { updated: { module: run.module, id: row.id, version: row.version } }, record: toApiRecord(row) };
+      }
+      case 'createRecord': {
+        const values = await evaluateValues(scope, writer, action.values);
+        if (action.linkField) values[action.linkField] = recordId;
+        const row = await writer.create(action.module, values);
+        return unchanged({ created: { module: action.module, id: row.id, number: row.number } });
+      }
+      case 'updateLinkedRecord': {
+        const target = scope.record[action.relation];
+        if (typeof target !== 'string') return unchanged({ skipped: `no record in ${action.relation}` });
+        const linkedModule = snapshot.module(run.module).fields.get(action.relation)!.module!;
+        const values = await evaluateValues(scope, writer, action.values);
+        const row = await writer.update(linkedModule, target, values);
+        return { result: { updated: { module: linkedModule, id: row.id, version: row.version } } };
+      }
+      case 'updateRelatedRecords': {
+        const updated: string[] = [];
+        for (const id of await relatedIds(writer, action.module, action.relation, recordId)) {
+          const target = toApiRecord((await writer.load(snapshot.module(action.module), id, true)) as RecordRow);
+          const values = await evaluateValues(scope, writer, action.values, { target });
+          await writer.update(action.module, id, values);
+          updated.push(id);
         }
-        case 'createRecord': {
-          const values = await evaluateValues(scope, writer, action.values);
-          if (action.linkField) values[action.linkField] = recordId;
-          const row = await writer.create(action.module, values);
-          return complete(writer, { created: { module: action.module, id: row.id, number: row.number } });
-        }
-        case 'updateLinkedRecord': {
-          const target = scope.record[action.relation];
-          if (typeof target !== 'string') return complete(writer, { skipped: `no record in ${action.relation}` });
-          const linkedModule = snapshot.module(run.module).fields.get(action.relation)!.module!;
-          const values = await evaluateValues(scope, writer, action.values);
-          const row = await writer.update(linkedModule, target, values);
-          return complete(writer, { updated: { module: linkedModule, id: row.id, version: row.version } });
-        }
-        case 'updateRelatedRecords': {
-          const updated: string[] = [];
-          for (const id of await relatedIds(writer, action.module, action.relation, recordId)) {
-            const target = toApiRecord((await writer.load(snapshot.module(action.module), id, true)) as RecordRow);
-            const values = await evaluateValues(scope, writer, action.values, { target });
-            await writer.update(action.module, id, values);
-            updated.push(id);
-          }
-          return complete(writer, { updated: { module: action.module, ids: updated } });
-        }
-        case 'sendEmail': {
-          const to = await resolveRecipients(scope, writer, action.to);
-          const cc = await resolveRecipients(scope, writer, action.cc);
-          if (to.length === 0) throw new Error('sendEmail: no recipient address (the fields are empty and the expression gave none)');
-          const message = await this.mailer.queue(
-            {
-              to,
-              cc,
-              template: action.template,
-              data: await templateData(scope, writer),
-              lang: action.lang,
-              idempotencyKey: `${run.id}:${step}`,
-              record: { module: run.module, id: recordId },
-              workflowRunId: run.id,
-            },
-            writer.tx,
-          );
-          mailId = message.id;
-          return complete(writer, { mail: message.id, to });
-        }
-        case 'runTool': {
-          const params = action.params ? await evaluateValues(scope, writer, action.params) : {};
-          const result = await this.tools.runIn(writer, run.module, recordId, action.tool, { params });
-          return complete(writer, {
+        return { result: { updated: { module: action.module, ids: updated } } };
+      }
+      case 'sendEmail': {
+        const to = await resolveRecipients(scope, writer, action.to);
+        const cc = await resolveRecipients(scope, writer, action.cc);
+        if (to.length === 0) throw new Error('sendEmail: no recipient address (the fields are empty and the expression gave none)');
+        const message = await this.mailer.queue(
+          {
+            to,
+            cc,
+            template: action.template,
+            data: await templateData(scope, writer),
+            lang: action.lang,
+            idempotencyKey: `${run.id}:${step}`,
+            record: { module: run.module, id: recordId },
+            workflowRunId: run.id,
+          },
+          writer.tx,
+        );
+        return { ...unchanged({ mail: message.id, to }), mailId: message.id };
+      }
+      case 'runTool': {
+        const params = action.params ? await evaluateValues(scope, writer, action.params) : {};
+        const result = await this.tools.runIn(writer, run.module, recordId, action.tool, { params });
+        return {
+          result: {
             tool: action.tool,
             created: result.created.map((r) => ({ module: r.module, id: r.id, number: r.number })),
             updated: result.updated.map((r) => ({ module: r.module, id: r.id })),
-          });
-        }
-        case 'delay': {
-          const resumeAt =
-            action.seconds !== undefined
-              ? new Date(Date.now() + action.seconds * 1000)
-              : new Date(String(await evaluateExpression(scope, writer, action.until!)));
-          if (Number.isNaN(resumeAt.getTime())) throw new Error('delay: "until" did not give a date-time');
-          const result = { resumeAt: resumeAt.toISOString() };
-          return resumeAt > new Date() ? complete(writer, result, resumeAt) : complete(writer, result);
-        }
+          },
+        };
       }
-    });
-    if (mailId && outcome !== 'done') await this.mailer.dispatch(mailId);
-    if (outcome === 'waiting' && wakeAt) this.wake(run.id, wakeAt);
-    return outcome;
+      case 'delay': {
+        const resumeAt =
+          action.seconds !== undefined
+            ? new Date(Date.now() + action.seconds * 1000)
+            : new Date(String(await evaluateExpression(scope, writer, action.until!)));
+        if (Number.isNaN(resumeAt.getTime())) throw new Error('delay: "until" did not give a date-time');
+        return { ...unchanged({ resumeAt: resumeAt.toISOString() }), resumeAt: resumeAt > new Date() ? resumeAt : undefined };
+      }
+      case 'webhook':
+        throw new Error('A webhook step runs on its own (webhookStep), not in a group of database steps');
+    }
   }
 
   private async scope(
