@@ -8,8 +8,8 @@ export const JOB_NAMES = ['outbox.event', 'formula.backfill', 'mail.send', 'work
 export type JobName = (typeof JOB_NAMES)[number];
 
 export interface JobPayloads {
-  /** An outbox row to handle (by id; the handler reads the row). */
-  'outbox.event': { outboxId: string };
+  /** An outbox event to handle: its row's id, and the event itself (without it, the handler reads the row). */
+  'outbox.event': { outboxId: string; topic?: string; payload?: unknown };
   /** Recompute the formulas of every record of a module, tracked as job `jobId`. */
   'formula.backfill': { jobId: string; module: string };
   /** Send one `mail_messages` row (by id; the handler reads the row and skips it once sent). */

@@ -1,6 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DATABASE, type Database, type SqlExecutor } from '../database/database';
 
+/** An event as the relay hands it to the queue. */
+export interface OutboxEvent {
+  id: string;
+  topic: string;
+  payload: unknown;
+}
+
 export interface OutboxRow {
   id: string;
   topic: string;
@@ -23,16 +30,15 @@ export class OutboxRepository {
   }
 
   /** Leases a batch of pending events to this process (SKIP LOCKED: concurrent relays take different rows). */
-  async lease(limit = 100): Promise<string[]> {
-    const rows = await this.db.query<{ id: string }>(
+  async lease(limit = 100): Promise<OutboxEvent[]> {
+    return this.db.query<OutboxEvent>(
       `UPDATE outbox SET leased_until = clock_timestamp() + interval '${LEASE_SECONDS} seconds'
         WHERE id IN (SELECT id FROM outbox
                       WHERE processed_at IS NULL AND attempts < ${MAX_OUTBOX_ATTEMPTS}
                         AND (leased_until IS NULL OR leased_until < clock_timestamp())
                       ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED)
-        RETURNING id::text AS id`,
+        RETURNING id::text AS id, topic, payload`,
     );
-    return rows.map((r) => r.id);
   }
 
   async find(id: string): Promise<OutboxRow | undefined> {
@@ -44,12 +50,12 @@ export class OutboxRepository {
   }
 
   /**
-   * A handled event is deleted: the table holds only work in hand, so leasing stays an index probe however many
+   * Handled events are deleted: the table holds only work in hand, so leasing stays an index probe however many
    * events went before (a kept row would be a dead index entry to skip until vacuum). What the events caused is
    * kept where it belongs: the change log, the workflow runs, the jobs.
    */
-  async markProcessed(id: string): Promise<void> {
-    await this.db.query('DELETE FROM outbox WHERE id = $1::bigint', [id]);
+  async deleteHandled(ids: readonly string[]): Promise<void> {
+    await this.db.query('DELETE FROM outbox WHERE id = ANY($1::bigint[])', [ids]);
   }
 
   async markFailed(id: string, error: string): Promise<void> {
