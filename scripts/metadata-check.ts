@@ -1,10 +1,11 @@
 /**
- * Validates the project's metadata — modules, their formulas, layouts and rules, as one set, exactly
- * as the engine does at start — for CI and for admins before they publish.
+ * Validates the project's metadata — modules, their formulas, layouts, rules, workflows, tools and
+ * the email and document templates, as one set, exactly as the engine does at start — for CI and
+ * for admins before they publish.
  *
  *   node dist/scripts/metadata-check.js [rootDir]
  *
- * Prints every problem as `file#pointer: message` and exits 1, or prints what it checked and exits 0.
+ * Prints every problem as `file#pointer: message` (`file:line:column: message` inside a template) and exits 1, or prints what it checked and exits 0.
  * Without rootDir it checks the project this script belongs to.
  */
 import { resolve } from 'node:path';
@@ -20,7 +21,7 @@ async function main(argv: string[]): Promise<number> {
     console.error(`no module files found in ${rootDir}/modules/*/module.json`);
     return 1;
   }
-  const problems = [...parseProblems, ...validateMetadataSet(sources).problems];
+  const problems = [...parseProblems, ...(await validateMetadataSet(sources)).problems];
   if (problems.length > 0) {
     console.error(formatProblems(problems));
     const fileCount = new Set(problems.map((p) => p.file)).size;
@@ -29,7 +30,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const count = (kind: string) => sources.filter((s) => s.kind === kind).length;
   console.log(
-    `${modules} modules, ${count('layout')} layouts, ${count('rules')} rule files, ${count('workflow')} workflows and ${count('tool')} tools OK`,
+    `${modules} modules, ${count('layout')} layouts, ${count('rules')} rule files, ${count('workflow')} workflows, ${count('tool')} tools, ` +
+      `${count('email-template')} email templates and ${count('document-template')} document templates OK`,
   );
   return 0;
 }

@@ -3,11 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import PizZip from 'pizzip';
 import type { Response } from 'supertest';
-import { loadConfig } from '../src/config/app.config';
 import { locateChromium } from '../src/documents/chromium.locator';
 import { DocumentTemplateStore } from '../src/documents/document-template.store';
+import { MetadataRegistry } from '../src/metadata/metadata.registry';
+import { readMetadataFiles, validateMetadataSet } from '../src/metadata/metadata-set';
+import { MetadataBootException } from '../src/metadata/metadata.service';
+import { formatProblems } from '../src/metadata/module.validator';
 import { HandlebarsEnvironment } from '../src/templates/handlebars.environment';
-import { TemplateLoadException, TemplateSyntaxException } from '../src/templates/template.exception';
+import { TemplateSyntaxException } from '../src/templates/template.exception';
 import { account, createKey, createRecord } from './support/factories';
 import { startTestApp, type TestApp } from './support/test-app';
 
@@ -347,9 +350,25 @@ describe(DocumentTemplateStore.name, () => {
     mkdirSync(join(root, 'templates', 'documents'), { recursive: true });
   });
   afterEach(() => rmSync(root, { recursive: true, force: true }));
-  const store = () => new DocumentTemplateStore(loadConfig({}, { rootDir: root }), environment);
+  const store = () => new DocumentTemplateStore(new MetadataRegistry(), environment);
   const write = (name: string, text: string) => writeFileSync(join(root, 'templates', 'documents', name), text);
   const HEADER = '{{!-- document: { "module": "invoices" } --}}\n';
+  const withProducts = () => {
+    mkdirSync(join(root, 'modules', 'products'), { recursive: true });
+    writeFileSync(
+      join(root, 'modules', 'products', 'module.json'),
+      readFileSync(join(__dirname, '..', 'modules', 'products', 'module.json'), 'utf8'),
+    );
+  };
+  /** The templates of `dir` as the engine reads and validates them at start; a store serving them from a registry. */
+  const loadAt = async (dir: string) => {
+    const { sources, problems: readProblems } = await readMetadataFiles(dir);
+    const set = await validateMetadataSet(sources);
+    const registry = new MetadataRegistry();
+    const loaded = new DocumentTemplateStore(registry, environment);
+    await registry.replace(1, [], [], [], { email: set.emailTemplates, documents: set.documentTemplates });
+    return { store: loaded, problems: [...readProblems, ...set.problems] };
+  };
 
   it('compiles a template: an unclosed {{#each}} is a 422 with file, line and column', () => {
     const source = `${HEADER}<table>\n  {{#each lines}}\n    <tr><td>{{description}}</td></tr>\n</table>\n`;
@@ -392,35 +411,47 @@ describe(DocumentTemplateStore.name, () => {
     expect(template.html.render({ record: { note: '<b>"hi"</b>' } }).trim()).toBe('|||&lt;b&gt;&quot;hi&quot;&lt;/b&gt;');
   });
 
-  it('loading stops on any broken template, listing each with line and column', async () => {
-    write('good.hbs', `${HEADER}<p>{{record.number}}</p>`);
-    write('bad.hbs', `${HEADER}<p>\n{{#each lines}}\n`);
-    write('worse.hbs', `${HEADER}{{evil "x"}}`);
-    const loading = store().load();
-    await expect(loading).rejects.toBeInstanceOf(TemplateLoadException);
-    await expect(loading).rejects.toMatchObject({
-      problems: [
-        expect.stringMatching(/^templates\/documents\/bad\.hbs:4:1: /),
-        expect.stringMatching(/^templates\/documents\/worse\.hbs:2:1: .*evil/),
-      ],
-    });
+  it('validation lists every broken template with line and column; only the valid ones are served', async () => {
+    withProducts();
+    const header = '{{!-- document: { "module": "products" } --}}\n';
+    write('good.hbs', `${header}<p>{{record.number}}</p>`);
+    write('bad.hbs', `${header}<p>\n{{#each lines}}\n`);
+    write('worse.hbs', `${header}{{evil "x"}}`);
+    write('elsewhere.hbs', '{{!-- document: {\n  "module": "gadgets" } --}}\n<p></p>');
+    write('orphan.docx', 'PK');
+    const { store: loaded, problems } = await loadAt(root);
+    expect(formatProblems(problems).split('\n')).toEqual([
+      expect.stringMatching(
+        /^templates\/documents\/orphan\.docx#: a tag template prints records of the module named by templates\/documents\/orphan\.hbs/,
+      ),
+      expect.stringMatching(/^templates\/documents\/bad\.hbs:4:1: /),
+      'templates/documents/elsewhere.hbs:2:13: document header: there is no module "gadgets" (known: products)',
+      expect.stringMatching(/^templates\/documents\/worse\.hbs:2:1: .*evil/),
+    ]);
+    expect(loaded.names('products', 'html')).toEqual(['good']);
   });
 
   it('the engine does not start with a broken document template', async () => {
-    mkdirSync(join(root, 'modules', 'products'), { recursive: true });
-    writeFileSync(
-      join(root, 'modules', 'products', 'module.json'),
-      readFileSync(join(__dirname, '..', 'modules', 'products', 'module.json'), 'utf8'),
-    );
+    withProducts();
     write('price-list.hbs', '{{! document: { "module": "products" } }}\n<ul>\n  {{#each lines}}<li>{{name}}</li>\n</ul>\n');
     const start = startTestApp({ rootDir: root });
-    await expect(start).rejects.toBeInstanceOf(TemplateLoadException);
-    await expect(start).rejects.toMatchObject({ problems: [expect.stringMatching(/^templates\/documents\/price-list\.hbs:5:1: /)] });
+    await expect(start).rejects.toBeInstanceOf(MetadataBootException);
+    await expect(start).rejects.toMatchObject({
+      problems: [
+        {
+          file: 'templates/documents/price-list.hbs',
+          pointer: '/source',
+          line: 5,
+          column: 1,
+          message: expect.stringMatching(/^parse error: Expecting .*got 'EOF'/),
+        },
+      ],
+    });
+    await expect(start).rejects.toThrow(/templates\/documents\/price-list\.hbs:5:1: parse error/);
   });
 
   it('loads the shipped templates', async () => {
-    const shipped = new DocumentTemplateStore(loadConfig({}), environment);
-    await shipped.load();
+    const { store: shipped } = await loadAt(join(__dirname, '..'));
     expect(shipped.names('invoices', 'html')).toEqual(['invoice']);
     expect(shipped.names('opportunities', 'pdf')).toEqual(['quote']);
     expect(shipped.names('contacts', 'html')).toEqual(['certificate']);

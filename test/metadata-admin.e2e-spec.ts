@@ -138,6 +138,8 @@ describe('admin metadata API', () => {
       expect(res.body.type).toBe('/problems/invalid_metadata');
       const pointers = res.body.problems.map((p: { pointer: string }) => p.pointer);
       expect(pointers).toEqual(expect.arrayContaining(['/fields/size/type', '/fields/id', '/fields/owner_site/module']));
+      // line and column are for problems inside a text value (a template's source), not for JSON bodies.
+      expect(res.body.problems.filter((p: object) => 'line' in p || 'column' in p)).toEqual([]);
       expect((await t.http.get('/api/v1/gadgets').set('Authorization', t.auth)).status).toBe(404);
     });
 
@@ -151,6 +153,15 @@ describe('admin metadata API', () => {
       expect((await t.http.get('/api/v1/admin/metadata/modules/nothing/versions').set('Authorization', t.auth)).status).toBe(404);
       expect((await t.http.post('/api/v1/admin/metadata/modules/accounts/rollback/999').set('Authorization', t.auth)).status).toBe(404);
       expect((await t.http.post('/api/v1/admin/metadata/modules/accounts/rollback/abc').set('Authorization', t.auth)).status).toBe(400);
+    });
+
+    it('answers 404 for an unknown kind, naming every kind there is', async () => {
+      const res = await t.http.get('/api/v1/admin/metadata/widgets').set('Authorization', t.auth);
+      expect(res.status).toBe(404);
+      expect(res.body).toMatchObject({
+        type: '/problems/unknown_metadata_kind',
+        detail: 'There is no metadata kind "widgets"; use modules, layouts, rules, workflows, tools, email-templates, document-templates.',
+      });
     });
   });
 });

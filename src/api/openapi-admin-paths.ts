@@ -7,7 +7,8 @@ import { metadataPaths } from './openapi-metadata-paths';
 export const ADMIN_TAGS: OpenAPIV3_1.TagObject[] = [
   {
     name: 'Metadata',
-    description: 'Read, validate, publish and roll back modules, layouts, rules, workflows and tools. Requires `admin`.',
+    description:
+      'Read, validate, publish and roll back modules, layouts, rules, workflows, tools, email templates and document templates. Requires `admin`.',
   },
   { name: 'Workflow runs', description: 'Every workflow run with its steps; retry failed ones. Requires `admin`.' },
   { name: 'Jobs', description: 'Background jobs such as formula backfills, with their progress. Requires `admin`.' },

@@ -35,6 +35,11 @@ export function asSchema(schema: JsonSchemaObject): OpenAPIV3_1.SchemaObject {
   return schema as unknown as OpenAPIV3_1.SchemaObject;
 }
 
+/** A schema using JSON Schema 2020-12 keywords openapi-types does not declare (`contentMediaType`, `contentEncoding`). */
+export function jsonSchema(schema: Record<string, unknown>): OpenAPIV3_1.SchemaObject {
+  return schema as OpenAPIV3_1.SchemaObject;
+}
+
 /**
  * Parameter and header schemas are typed with OpenAPI 3.0's Schema Object in openapi-types,
  * although 3.1 makes them full JSON Schema; the cast bridges that gap in the typings.
@@ -101,6 +106,15 @@ const ERROR_RESPONSES = {
     'The metadata set would be invalid with this change; `problems` lists each with file, JSON pointer and message. Nothing was published.',
   ],
   ServiceUnavailable: [503, 'The service, or something it depends on, is unavailable.'],
+  DocumentNotFound: [
+    404,
+    'No such record, or no document template of that name for this module in this format (`document_template_not_found`; `known` lists the ones there are).',
+  ],
+  RenderFailed: [422, 'The template could not be rendered with this record (`template_render_failed`, e.g. a value a helper cannot read).'],
+  PdfUnavailable: [
+    503,
+    'PDF needs headless Chromium: none is installed or configured (`pdf_unavailable`, saying how to enable it), or it failed to print (`pdf_failed`).',
+  ],
 } as const;
 
 export type ErrorResponseName = keyof typeof ERROR_RESPONSES;
@@ -111,7 +125,10 @@ export function errorResponses(...names: ErrorResponseName[]): OpenAPIV3_1.Respo
 }
 
 /** Error responses whose problem body has more members than `Problem`. */
-const PROBLEM_SCHEMAS: Partial<Record<ErrorResponseName, string>> = { InvalidMetadata: 'MetadataProblemDetails' };
+const PROBLEM_SCHEMAS: Partial<Record<ErrorResponseName, string>> = {
+  InvalidMetadata: 'MetadataProblemDetails',
+  DocumentNotFound: 'DocumentTemplateProblemDetails',
+};
 
 function problemResponses(): Record<string, OpenAPIV3_1.ResponseObject> {
   return Object.fromEntries(
@@ -156,7 +173,23 @@ const SHARED_SCHEMAS: Record<string, OpenAPIV3_1.SchemaObject> = {
       field: { type: 'string', description: 'Field name or path, e.g. `lines[2].price`.' },
       code: { type: 'string', description: 'A stable code, e.g. `required`, `unknown_field`, `not_an_option`.' },
       message: { type: 'string' },
+      line: { type: 'integer', minimum: 1, description: 'Invalid metadata in a text value (a template `/source`): the 1-based line.' },
+      column: { type: 'integer', minimum: 1, description: 'With `line`: the 1-based column.' },
     },
+  },
+  DocumentTemplateProblemDetails: {
+    description: 'A 404 of the documents endpoint; when the template is what is missing, it names the templates there are.',
+    allOf: [
+      schemaRef('Problem'),
+      {
+        type: 'object',
+        properties: {
+          template: { type: 'string', description: 'The template asked for.' },
+          format: { type: 'string', enum: ['html', 'pdf', 'docx', 'xlsx'] },
+          known: { type: 'array', items: { type: 'string' }, description: "The module's templates in that format." },
+        },
+      },
+    ],
   },
   PageInfo: {
     type: 'object',

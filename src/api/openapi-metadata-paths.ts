@@ -1,12 +1,14 @@
 import type { OpenAPIV3_1 } from 'openapi-types';
 import type { MetadataKind } from '../metadata/metadata-set';
 import { NAME_PATTERN } from '../metadata/metadata.types';
+import { TEMPLATE_NAME } from '../templates/template-files';
 import {
   asParameterSchema,
   dataEnvelope,
   errorResponses,
   jsonBody,
   jsonResponse,
+  jsonSchema,
   type Paths,
   type Schema,
   schemaRef,
@@ -35,6 +37,8 @@ interface KindDocs {
   nameDescription: string;
   namePattern: string;
   body: string;
+  /** How the request body relates to the files; default: the body is the file's JSON. */
+  bodyDescription?: string;
 }
 
 /** Keyed by MetadataKind, so a new kind does not compile until it is documented here. */
@@ -84,6 +88,27 @@ export const METADATA_KIND_DOCS: Record<MetadataKind, KindDocs> = {
     namePattern: ITEM_NAME_PATTERN,
     body: 'ToolDefinition',
   },
+  'email-template': {
+    segment: 'email-templates',
+    one: 'EmailTemplate',
+    many: 'EmailTemplates',
+    noun: 'email template',
+    nameDescription: 'The template name, as sendEmail actions name it (the file `templates/email/<name>.hbs`).',
+    namePattern: TEMPLATE_NAME.source,
+    body: 'EmailTemplateDefinition',
+    bodyDescription: 'The email template: `{ "source": <the text of templates/email/<name>.hbs> }`.',
+  },
+  'document-template': {
+    segment: 'document-templates',
+    one: 'DocumentTemplate',
+    many: 'DocumentTemplates',
+    noun: 'document template',
+    nameDescription: 'The template name, the last segment of `GET /api/v1/<module>/{id}/documents/<name>`.',
+    namePattern: TEMPLATE_NAME.source,
+    body: 'DocumentTemplateDefinition',
+    bodyDescription:
+      'The document template: `{ "source": <the text of templates/documents/<name>.hbs>, "docx"?: <base64>, "xlsx"?: <base64> }`.',
+  },
 };
 
 const ADMIN_ERRORS = ['Unauthorized', 'Forbidden'] as const;
@@ -99,7 +124,10 @@ function kindPaths(docs: KindDocs): Paths {
     description: docs.nameDescription,
     schema: asParameterSchema({ type: 'string', pattern: docs.namePattern }),
   };
-  const body = jsonBody(schemaRef(docs.body), `The ${docs.noun}, as in its file (see the \`${docs.body}\` schema).`);
+  const body = jsonBody(
+    schemaRef(docs.body),
+    `${docs.bodyDescription ?? `The ${docs.noun}, as in its file.`} See the \`${docs.body}\` schema.`,
+  );
   const version = dataEnvelope(schemaRef('MetadataVersion'));
   const article = /^[aeiou]/.test(docs.noun) ? 'an' : 'a';
 
@@ -139,8 +167,8 @@ function kindPaths(docs: KindDocs): Paths {
         summary: `Publish a new version of ${article} ${docs.noun}`,
         description: [
           'Validates the whole metadata set with this change applied and, when valid, stores the body as the new active version,',
-          'effective for the next request. A change that would break another module, layout, rule, formula, workflow or tool is refused',
-          'with 422 listing every problem.',
+          'effective for the next request. A change that would break another module, layout, rule, formula, workflow, tool or template is',
+          'refused with 422 listing every problem (in a template: with the line and column).',
         ].join(' '),
         requestBody: body,
         responses: {
@@ -308,6 +336,38 @@ export function metadataSchemas(): Record<string, OpenAPIV3_1.SchemaObject> {
         },
       },
     },
+    EmailTemplateDefinition: {
+      type: 'object',
+      description: [
+        'An email template (`templates/email/<name>.hbs`, imported as `{ "source": <its text> }`): Handlebars in the isolated',
+        'environment (allow-listed helpers only, no prototype access, values HTML-escaped). The first line names the subject,',
+        `\`{{!-- subject: Your subject with {{values}} --}}\`; the whole text is the HTML body. ${schemaFile('email-template.schema.json')}`,
+      ].join(' '),
+      required: ['source'],
+      additionalProperties: false,
+      properties: {
+        $schema: { type: 'string' },
+        source: { type: 'string', minLength: 1, maxLength: 1_000_000, description: 'Subject line, then the HTML body.' },
+      },
+      examples: [{ source: '{{!-- subject: Welcome, {{user.name}} --}}\n<p>{{t "greeting" name=user.name}}</p>\n' }],
+    },
+    DocumentTemplateDefinition: {
+      type: 'object',
+      description: [
+        'A document template (`templates/documents/<name>.hbs` with `<name>.docx` / `<name>.xlsx` beside it): an HTML',
+        'document in Handlebars whose first comment names the module it prints and its own words per language,',
+        '`{{! document: { "module": "invoices", "texts": { "title": { "en": "Invoice", "sv": "Faktura" } } } }}`, and',
+        `optional DOCX (docxtemplater) and XLSX (xlsx-template) tag templates in base64. ${schemaFile('document-template.schema.json')}`,
+      ].join(' '),
+      required: ['source'],
+      additionalProperties: false,
+      properties: {
+        $schema: { type: 'string' },
+        source: { type: 'string', minLength: 1, maxLength: 1_000_000, description: 'The HTML template, header comment first.' },
+        docx: jsonSchema({ type: 'string', contentEncoding: 'base64', description: 'A .docx tag template, base64-encoded.' }),
+        xlsx: jsonSchema({ type: 'string', contentEncoding: 'base64', description: 'A .xlsx tag template, base64-encoded.' }),
+      },
+    },
     MetadataSummary: {
       type: 'object',
       required: ['name', 'version', 'createdAt'],
@@ -336,8 +396,13 @@ export function metadataSchemas(): Record<string, OpenAPIV3_1.SchemaObject> {
       required: ['file', 'pointer', 'message'],
       properties: {
         file: { type: 'string', description: 'The file the problem is in, e.g. `modules/accounts/layout.json`.' },
-        pointer: { type: 'string', description: 'RFC 6901 JSON pointer into the file.' },
+        pointer: {
+          type: 'string',
+          description: 'RFC 6901 JSON pointer into the file (the request body), e.g. `/fields/size/type`, `/source`.',
+        },
         message: { type: 'string' },
+        line: { type: 'integer', minimum: 1, description: 'In a text value (a template `/source`): the 1-based line of the problem.' },
+        column: { type: 'integer', minimum: 1, description: 'With `line`: the 1-based column.' },
       },
     },
     MetadataValidationResult: {

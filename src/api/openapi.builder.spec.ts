@@ -357,6 +357,106 @@ describe('buildOpenApiDocument', () => {
     expect(check({ $ref: '#/components/schemas/RuleSet' }, { rules: [] })).toEqual([]);
   });
 
+  it('documents the template kinds: their bodies, and problems with line and column', () => {
+    const check = componentValidator(doc);
+    const email = { $ref: '#/components/schemas/EmailTemplateDefinition' };
+    expect(check(email, { source: '{{!-- subject: Hi --}}\n<p>Hi</p>' })).toEqual([]);
+    expect(check(email, {})).not.toEqual([]);
+    expect(check(email, { source: 'x', module: 'accounts' })).not.toEqual([]);
+    const document = { $ref: '#/components/schemas/DocumentTemplateDefinition' };
+    expect(check(document, { source: '{{! document: { "module": "accounts" } }}', docx: 'UEsDBA==', xlsx: 'UEsDBA==' })).toEqual([]);
+    expect(check(document, { docx: 'UEsDBA==' })).not.toEqual([]);
+    const problem = { file: 'templates/email/welcome.hbs', pointer: '/source', line: 3, column: 6, message: "if doesn't match each" };
+    expect(check({ $ref: '#/components/schemas/MetadataProblem' }, problem)).toEqual([]);
+    expect(undocumented(doc, 'MetadataProblem', problem)).toEqual([]);
+    expect(check({ $ref: '#/components/schemas/MetadataProblem' }, { ...problem, line: 0 })).not.toEqual([]);
+    expect(undocumented(doc, 'FieldError', { field: '/source', code: 'invalid_metadata', message: 'x', line: 3, column: 6 })).toEqual([]);
+    const templateName = (segment: string) =>
+      (doc.paths![`/api/v1/admin/metadata/${segment}/{name}`]!.parameters![0] as OpenAPIV3_1.ParameterObject).schema as { pattern: string };
+    for (const segment of ['email-templates', 'document-templates']) {
+      expect(new RegExp(templateName(segment).pattern).test('invoice-overdue')).toBe(true);
+      expect(new RegExp(templateName(segment).pattern).test('Bad Name')).toBe(false);
+    }
+  });
+
+  it('documents the documents endpoint of every module, with its templates when known', async () => {
+    const withTemplates = buildOpenApiDocument([salesOrders(), accounts()], {
+      metadataVersion: '7',
+      documentTemplates: new Map([
+        [
+          'sales_orders',
+          [
+            { name: 'order', formats: ['html', 'pdf', 'docx'] },
+            { name: 'confirmation', formats: ['html', 'pdf'] },
+          ],
+        ],
+      ]),
+    });
+    await expect(swaggerValidate(withTemplates)).resolves.toBeUndefined();
+    const parameter = (item: OpenAPIV3_1.PathItemObject, name: string) =>
+      item.parameters!.find((p) => 'name' in p && p.name === name) as OpenAPIV3_1.ParameterObject;
+
+    const orders = withTemplates.paths!['/api/v1/sales_orders/{id}/documents/{template}']!;
+    expect(orders.get!.operationId).toBe('getSalesOrdersDocument');
+    expect(orders.get!.tags).toEqual(['Sales order']);
+    expect(orders.parameters![0]).toEqual({ $ref: '#/components/parameters/RecordId' });
+    expect(parameter(orders, 'template')).toMatchObject({
+      in: 'path',
+      required: true,
+      schema: { type: 'string', enum: ['confirmation', 'order'] },
+    });
+    expect(parameter(orders, 'template').description).toContain('`order` (html, pdf, docx)');
+    expect(orders.get!.parameters).toEqual([
+      { $ref: '#/components/parameters/DocumentFormat' },
+      { $ref: '#/components/parameters/DocumentLang' },
+    ]);
+    const ok = orders.get!.responses!['200'] as OpenAPIV3_1.ResponseObject;
+    expect(Object.keys(ok.content!)).toEqual([
+      'text/html',
+      'application/pdf',
+      'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+    ]);
+    expect(ok.headers).toHaveProperty('Content-Disposition');
+    expect(orders.get!.responses).toMatchObject({
+      '400': { $ref: '#/components/responses/BadRequest' },
+      '401': { $ref: '#/components/responses/Unauthorized' },
+      '403': { $ref: '#/components/responses/Forbidden' },
+      '404': { $ref: '#/components/responses/DocumentNotFound' },
+      '422': { $ref: '#/components/responses/RenderFailed' },
+      '503': { $ref: '#/components/responses/PdfUnavailable' },
+    });
+    const components = withTemplates.components!;
+    expect(components.parameters!.DocumentFormat).toMatchObject({
+      name: 'format',
+      in: 'query',
+      schema: { enum: ['html', 'pdf', 'docx', 'xlsx'], default: 'html' },
+    });
+    expect(components.parameters!.DocumentLang).toMatchObject({ name: 'lang', in: 'query', schema: { default: 'en' } });
+    const notFound = components.responses!.DocumentNotFound as OpenAPIV3_1.ResponseObject;
+    expect(notFound.content!['application/problem+json'].schema).toEqual({ $ref: '#/components/schemas/DocumentTemplateProblemDetails' });
+    const check = componentValidator(withTemplates);
+    const problem = {
+      type: '/problems/document_template_not_found',
+      title: 'Not Found',
+      status: 404,
+      detail: 'There is no html document template "receipt" for invoices (html templates for invoices: invoice).',
+      instance: '/api/v1/invoices/x/documents/receipt',
+      template: 'receipt',
+      format: 'html',
+      known: ['invoice'],
+    };
+    expect(check({ $ref: '#/components/schemas/DocumentTemplateProblemDetails' }, problem)).toEqual([]);
+    expect(undocumented(withTemplates, 'DocumentTemplateProblemDetails', problem)).toEqual([]);
+    expect((components.responses!.PdfUnavailable as OpenAPIV3_1.ResponseObject).description).toContain('Chromium');
+
+    // A module without templates (yet) still has the endpoint, for any template name; so does every module when the
+    // builder is not told the templates.
+    const accountsPath = withTemplates.paths!['/api/v1/accounts/{id}/documents/{template}']!;
+    expect(parameter(accountsPath, 'template').schema).toEqual({ type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,99}$' });
+    expect(Object.keys((accountsPath.get!.responses!['200'] as OpenAPIV3_1.ResponseObject).content!)).toHaveLength(4);
+    expect(doc.paths!['/api/v1/sales_orders/{id}/documents/{template}']).toBeDefined();
+  });
+
   it('documents jobs, workflow runs and mail for admins', () => {
     const paths = doc.paths!;
     expect(paths['/api/v1/admin/jobs']!.get!.operationId).toBe('adminListJobs');

@@ -5,6 +5,7 @@ import { ADMIN_TAGS, adminPaths } from './openapi-admin-paths';
 import { backgroundSchemas, recordWorkflowRunsPaths } from './openapi-background';
 import { cardParameters, cardPaths, cardSchemas } from './openapi-cards';
 import { asSchema, type Paths, sharedComponents } from './openapi-components';
+import { documentParameters, documentPaths, type DocumentTemplateSummary } from './openapi-documents';
 import { metadataSchemas } from './openapi-metadata-paths';
 import { type ModuleNaming, pascalCase, recordPaths } from './openapi-record-paths';
 
@@ -13,19 +14,21 @@ export interface OpenApiDocumentOptions {
   metadataVersion: string;
   /** Absolute or relative URL of the API server; omitted, clients use the document's own origin. */
   serverUrl?: string;
+  /** The active document templates by module: the documents endpoint lists their names. Omitted, any name is documented. */
+  documentTemplates?: ReadonlyMap<string, readonly DocumentTemplateSummary[]>;
 }
 
 /**
  * Builds the OpenAPI 3.1 document of the REST API from module metadata: per module the
- * `<Pascal>Record`, `<Pascal>Create` and `<Pascal>Update` schemas and the concrete record, card and
- * workflow-run paths, plus the admin (metadata of every kind, workflow runs, jobs, mail, API keys)
+ * `<Pascal>Record`, `<Pascal>Create` and `<Pascal>Update` schemas and the concrete record, card,
+ * document and workflow-run paths, plus the admin (metadata of every kind, workflow runs, jobs, mail, API keys)
  * and health paths. Pure: same metadata, same document.
  */
 export function buildOpenApiDocument(modules: ModuleDefinition[], options: OpenApiDocumentOptions): OpenAPIV3_1.Document {
   const components = sharedComponents();
   const schemas = { ...components.schemas, ...metadataSchemas(), ...cardSchemas(), ...backgroundSchemas() };
   components.schemas = schemas;
-  components.parameters = { ...components.parameters, ...cardParameters() };
+  components.parameters = { ...components.parameters, ...cardParameters(), ...documentParameters() };
   const paths: Paths = {};
   const tags: OpenAPIV3_1.TagObject[] = [];
   const usedTags = new Set(ADMIN_TAGS.map((tag) => tag.name));
@@ -41,7 +44,13 @@ export function buildOpenApiDocument(modules: ModuleDefinition[], options: OpenA
     schemas[`${naming.pascal}Record`] = asSchema(buildRecordSchema(module, 'output'));
     schemas[`${naming.pascal}Create`] = asSchema(buildRecordSchema(module, 'create'));
     schemas[`${naming.pascal}Update`] = asSchema(buildRecordSchema(module, 'update'));
-    Object.assign(paths, recordPaths(module, naming), cardPaths(module, naming), recordWorkflowRunsPaths(module, naming));
+    Object.assign(
+      paths,
+      recordPaths(module, naming),
+      cardPaths(module, naming),
+      documentPaths(module, naming, options.documentTemplates ? (options.documentTemplates.get(module.name) ?? []) : undefined),
+      recordWorkflowRunsPaths(module, naming),
+    );
   }
   Object.assign(paths, adminPaths());
   uniqueOperationIds(paths);

@@ -3,11 +3,12 @@ import type { OpenAPIV3_1 } from 'openapi-types';
 import { Public } from '../auth/public.decorator';
 import { MetadataRegistry } from '../metadata/metadata.registry';
 import { renderDocsPage } from './docs.page';
+import type { DocumentFormatName, DocumentTemplateSummary } from './openapi-documents';
 import { buildOpenApiDocument } from './openapi.builder';
 
 export const DOCS_ASSETS_PATH = '/api/docs/assets';
 
-/** The OpenAPI document generated from the active metadata, rebuilt once per metadata version. */
+/** The OpenAPI document generated from the active metadata (modules and document templates), rebuilt once per metadata version. */
 @Controller('api')
 export class OpenApiController {
   private cached?: { version: number; document: OpenAPIV3_1.Document };
@@ -19,7 +20,17 @@ export class OpenApiController {
     const snapshot = this.registry.snapshot();
     if (this.cached?.version !== snapshot.version) {
       const modules = [...snapshot.modules.values()].map((m) => m.definition);
-      this.cached = { version: snapshot.version, document: buildOpenApiDocument(modules, { metadataVersion: String(snapshot.version) }) };
+      const documentTemplates = new Map<string, DocumentTemplateSummary[]>();
+      for (const template of snapshot.documentTemplates.values()) {
+        const formats: DocumentFormatName[] = ['html', 'pdf'];
+        if (template.binaries.docx) formats.push('docx');
+        if (template.binaries.xlsx) formats.push('xlsx');
+        documentTemplates.set(template.module, [...(documentTemplates.get(template.module) ?? []), { name: template.name, formats }]);
+      }
+      this.cached = {
+        version: snapshot.version,
+        document: buildOpenApiDocument(modules, { metadataVersion: String(snapshot.version), documentTemplates }),
+      };
     }
     return this.cached.document;
   }

@@ -1,4 +1,4 @@
-import { parse, printParseErrorCode, type ParseError } from 'jsonc-parser';
+import { findNodeAtLocation, parse, parseTree, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { TemplateSyntaxException, type TemplateLocation } from '../templates/template.exception';
 import type { LabelMap } from '../templates/template.helpers';
 
@@ -8,6 +8,8 @@ export interface DocumentHeader {
   module: string;
   /** The template's own words per language, read with `{{label "key"}}`: `{ "title": { "en": "Invoice", "sv": "Faktura" } }`. */
   texts: LabelMap;
+  /** Where the module name stands in the file, for a problem about the module (one that does not exist, say). */
+  moduleLocation: TemplateLocation;
 }
 
 /**
@@ -74,5 +76,7 @@ export function parseDocumentHeader(file: string, text: string): DocumentHeader 
       texts[key] = entry;
     }
   }
-  return { module: body.module as string, texts };
+  const moduleNode = findNodeAtLocation(parseTree(json)!, ['module']);
+  const moduleLocation = locate(file, text, start + (moduleNode?.offset ?? at('"module"')));
+  return { module: body.module as string, texts, moduleLocation };
 }

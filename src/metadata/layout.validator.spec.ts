@@ -65,7 +65,7 @@ describe(validateLayouts.name, () => {
       const placed = [...layout.blocks.flatMap((b) => b.fields), ...layout.hidden];
       expect([...placed].sort()).toEqual([...fields].sort());
       for (const item of [...layout.blocks, ...layout.relatedLists]) expect(Object.keys(item.label).sort()).toEqual(['en', 'sv']);
-      expect(layout.tools).toEqual(layout.module === 'invoices' ? ['credit_invoice'] : []);
+      expect(layout.tools).toEqual(layout.module === 'invoices' ? ['print_invoice', 'send_invoice', 'credit_invoice'] : []);
     }
     const accountLists = layouts[0].relatedLists.map((r) => `${r.module}.${r.relation}`);
     expect(accountLists).toEqual([

@@ -17,9 +17,9 @@ function kindOf(segment: string): MetadataKind {
 }
 
 /**
- * The admin metadata API for every kind (`modules`, `layouts`, `rules`): read,
- * dry-run, publish, list versions and roll back. Layouts and rules are named by
- * their module.
+ * The admin metadata API for every kind (`modules`, `layouts`, `rules`, `workflows`,
+ * `tools`, `email-templates`, `document-templates`): read, dry-run, publish, list
+ * versions and roll back. Layouts and rules are named by their module.
  */
 @Controller('api/v1/admin/metadata/:kind')
 @RequirePermission('admin')
@@ -51,8 +51,8 @@ export class MetadataController {
 
   @Post(':name/validate')
   @HttpCode(200)
-  validate(@Param('kind') kind: string, @Param('name') name: string, @Body() body: unknown) {
-    const errors = this.metadata.validate(kindOf(kind), name, body);
+  async validate(@Param('kind') kind: string, @Param('name') name: string, @Body() body: unknown) {
+    const errors = await this.metadata.validate(kindOf(kind), name, body);
     return { valid: errors.length === 0, errors };
   }
 

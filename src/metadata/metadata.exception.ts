@@ -12,9 +12,14 @@ export class MetadataValidationException extends AppException {
       'invalid_metadata',
       `${subject} has ${problems.length} problem${problems.length === 1 ? '' : 's'}: ${problems
         .slice(0, 3)
-        .map((p) => `${p.pointer || '/'} ${p.message}`)
+        .map((p) => `${p.pointer || '/'}${p.line !== undefined ? ` at line ${p.line}, column ${p.column ?? 1}:` : ''} ${p.message}`)
         .join('; ')}${problems.length > 3 ? '; …' : ''}`,
-      problems.map((p) => ({ field: p.pointer || '/', code: 'invalid_metadata', message: p.message })),
+      problems.map((p) => ({
+        field: p.pointer || '/',
+        code: 'invalid_metadata',
+        message: p.message,
+        ...(p.line !== undefined ? { line: p.line, column: p.column ?? 1 } : {}),
+      })),
       { problems },
     );
   }

@@ -7,6 +7,16 @@ import { compileWorkflow, type CompiledWorkflow } from '../workflows/workflow.co
 import type { WorkflowDefinition } from '../workflows/workflow.types';
 import { compileTool, type CompiledTool } from '../tools/tool.compiler';
 import type { ToolDefinition } from '../tools/tool.types';
+import type { DocumentTemplateDefinition } from '../documents/document-template.validator';
+import type { EmailTemplateDefinition } from '../templates/email-template';
+
+/** The active email and document templates, validated; the template stores compile them once per snapshot. */
+export interface TemplateDefinitions {
+  email: EmailTemplateDefinition[];
+  documents: DocumentTemplateDefinition[];
+}
+
+const NO_TEMPLATES: TemplateDefinitions = { email: [], documents: [] };
 
 /** A relation pointing into a module from another one (for reference checks on delete). */
 export interface IncomingRelation extends RelationPath {
@@ -32,6 +42,9 @@ export class MetadataSnapshot {
   readonly workflowsByModule: ReadonlyMap<string, readonly CompiledWorkflow[]>;
   /** Module tools by module, then by name. */
   readonly tools: ReadonlyMap<string, ReadonlyMap<string, CompiledTool>>;
+  /** Email and document templates by name (compiled by TemplateStore and DocumentTemplateStore). */
+  readonly emailTemplates: ReadonlyMap<string, EmailTemplateDefinition>;
+  readonly documentTemplates: ReadonlyMap<string, DocumentTemplateDefinition>;
 
   constructor(
     /** Changes with every publish anywhere (the newest active metadata row id). */
@@ -39,7 +52,10 @@ export class MetadataSnapshot {
     modules: CompiledModule[],
     workflows: CompiledWorkflow[] = [],
     tools: CompiledTool[] = [],
+    templates: TemplateDefinitions = NO_TEMPLATES,
   ) {
+    this.emailTemplates = new Map(templates.email.map((t) => [t.name, t]));
+    this.documentTemplates = new Map(templates.documents.map((t) => [t.name, t]));
     const toolsByModule = new Map<string, Map<string, CompiledTool>>();
     for (const tool of tools) {
       const byName = toolsByModule.get(tool.definition.module) ?? new Map<string, CompiledTool>();
@@ -118,6 +134,7 @@ export class MetadataRegistry {
     bundles: ModuleBundle[],
     workflows: WorkflowDefinition[] = [],
     tools: ToolDefinition[] = [],
+    templates: TemplateDefinitions = NO_TEMPLATES,
   ): Promise<MetadataSnapshot> {
     if (version < this.current.version) return this.current;
     const ajv = createRecordAjv();
@@ -134,6 +151,7 @@ export class MetadataRegistry {
       compiled,
       workflows.map((w) => compileWorkflow(w, definitions.get(w.module)!)),
       tools.map((tool) => compileTool(tool, definitions.get(tool.module)!)),
+      templates,
     );
     this.current = next;
     if (changed.length > 0) this.logger.log(`Metadata ${version}: compiled ${changed.join(', ')}`);

@@ -33,7 +33,8 @@ export class MetadataBootException extends Error {
 
 /**
  * The versioned metadata store: imports files at boot (idempotent by checksum),
- * publishes and rolls back modules, layouts and rules through the admin API, and
+ * publishes and rolls back every kind (modules, layouts, rules, workflows, tools,
+ * email and document templates) through the admin API, and
  * keeps every process's registry in step. A change is validated together with
  * all other active metadata, so it can never leave a layout, rule or formula
  * pointing at something that is gone.
@@ -74,10 +75,10 @@ export class MetadataService implements OnModuleInit, OnModuleDestroy {
     await this.unlisten?.();
   }
 
-  /** Validates every file under `modules/` together and stores each changed one as a new active version. */
+  /** Validates every file under `modules/` and `templates/` together and stores each changed one as a new active version. */
   async importFiles(): Promise<number> {
     const { sources, problems: parseProblems } = await readMetadataFiles(this.config.rootDir);
-    const { problems } = validateMetadataSet(sources);
+    const { problems } = await validateMetadataSet(sources);
     const all = [...parseProblems, ...problems];
     if (all.length > 0) throw new MetadataBootException(all);
     let imported = 0;
@@ -96,7 +97,9 @@ export class MetadataService implements OnModuleInit, OnModuleDestroy {
     return this.reloading.run(async () => {
       const setVersion = await this.versions.currentSetVersion();
       const rows = await this.versions.listAllActive();
-      const { modules, layouts, rules, workflows, tools, problems } = validateMetadataSet(rows.map(toSource));
+      const { modules, layouts, rules, workflows, tools, emailTemplates, documentTemplates, problems } = await validateMetadataSet(
+        rows.map(toSource),
+      );
       // Stored metadata was valid when published; if it is not now, say so but keep serving what compiles.
       if (problems.length > 0) this.logger.error(`Active metadata has problems:\n${formatProblems(problems)}`);
       const bundleVersion = (name: string) => rows.filter((r) => r.name === name).reduce((max, r) => Math.max(max, r.id), 0);
@@ -111,6 +114,7 @@ export class MetadataService implements OnModuleInit, OnModuleDestroy {
         })),
         workflows,
         tools,
+        { email: emailTemplates, documents: documentTemplates },
       );
     });
   }
@@ -129,8 +133,8 @@ export class MetadataService implements OnModuleInit, OnModuleDestroy {
   }
 
   /** Dry run: every problem the metadata set would have with `body` as this kind's `name`. */
-  validate(kind: MetadataKind, name: string, body: unknown): MetadataProblem[] {
-    return validateMetadataSet(this.candidate(kind, name, body)).problems;
+  async validate(kind: MetadataKind, name: string, body: unknown): Promise<MetadataProblem[]> {
+    return (await validateMetadataSet(this.candidate(kind, name, body))).problems;
   }
 
   async publish(
@@ -139,7 +143,7 @@ export class MetadataService implements OnModuleInit, OnModuleDestroy {
     name: string,
     body: unknown,
   ): Promise<{ created: boolean; view: MetadataVersionView }> {
-    const problems = this.validate(kind, name, body);
+    const problems = await this.validate(kind, name, body);
     if (problems.length > 0) throw new MetadataValidationException(problems, `The ${kind} "${name}"`);
     const created = !this.active.some((r) => r.kind === kind && r.name === name);
     const row = await this.versions.publish(kind, name, body, metadataChecksum(body), ctx.actorName, 'api');
@@ -162,7 +166,7 @@ export class MetadataService implements OnModuleInit, OnModuleDestroy {
     if (target.active) {
       throw new AppException('conflict', 'already_active', `Version ${version} of the ${kind} "${name}" is already the active one.`);
     }
-    const problems = this.validate(kind, name, target.body);
+    const problems = await this.validate(kind, name, target.body);
     if (problems.length > 0) throw new MetadataValidationException(problems, `Version ${version} of the ${kind} "${name}"`);
     const row = await this.versions.publish(kind, name, target.body, target.checksum, ctx.actorName, 'rollback');
     await this.reload();

@@ -77,11 +77,16 @@ export interface ModuleDefinition {
   fields: Record<string, FieldDefinition>;
 }
 
-/** One problem found in metadata: which file, where in it (RFC 6901 JSON pointer), what is wrong. */
+/**
+ * One problem found in metadata: which file, where in it (RFC 6901 JSON pointer into the body), what is wrong. A
+ * problem inside a text value — a template's `/source` — also says where in that text: 1-based `line` and `column`.
+ */
 export interface MetadataProblem {
   file: string;
   pointer: string;
   message: string;
+  line?: number;
+  column?: number;
 }
 
 /** Names a record already uses for its system properties; a field may not take them. */

@@ -69,8 +69,9 @@ export function validateModuleSet(definitions: Array<{ file: string; body: unkno
 }
 
 /** One line per problem, `file#pointer: message`, for logs and the command line. */
+/** One line per problem: `file#/pointer: message`, or `file:line:column: message` inside a template's text. */
 export function formatProblems(problems: MetadataProblem[]): string {
-  return problems.map((p) => `${p.file}#${p.pointer}: ${p.message}`).join('\n');
+  return problems.map((p) => `${p.file}${p.line !== undefined ? `:${p.line}:${p.column ?? 1}` : `#${p.pointer}`}: ${p.message}`).join('\n');
 }
 
 function checkSources(

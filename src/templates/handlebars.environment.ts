@@ -1,4 +1,5 @@
 import Handlebars from 'handlebars';
+import { createHash } from 'node:crypto';
 import { TemplateRenderException, TemplateSyntaxException, type TemplateLocation } from './template.exception';
 import { createHelpers, defaultCurrency, HelperArgumentError, type LabelMap, type RenderData, type Translations } from './template.helpers';
 
@@ -37,6 +38,9 @@ const BUILT_INS = ['if', 'unless', 'each', 'with', 'lookup', 'blockHelperMissing
 
 type TemplateFn = Handlebars.TemplateDelegate & { _setup?: (options: object) => unknown };
 
+/** Compiled templates kept per environment (each active template once, plus recently replaced versions). */
+const MAX_CACHED = 500;
+
 /**
  * The one Handlebars environment of the engine (`Handlebars.create()`: nothing registered on the global
  * instance leaks in, and nothing of ours leaks out). Templates are metadata written by admins, so:
@@ -50,11 +54,14 @@ type TemplateFn = Handlebars.TemplateDelegate & { _setup?: (options: object) => 
  * - `{{value}}` is HTML-escaped. `{{{value}}}` (and `{{& value}}`) emit raw HTML: use them only for values that
  *   are already safe HTML (e.g. a sanitised richtext field), never for free text.
  *
- * Compiled templates are cached by mode and source, so the same text compiles once however often it is loaded.
+ * Compiled templates are cached by mode, file and source, so the same text compiles once however often it is loaded
+ * (a metadata reload after a publish of something else compiles nothing).
  */
 export class HandlebarsEnvironment {
   private readonly handlebars = Handlebars.create();
   private readonly cache = new Map<string, CompiledTemplate>();
+  /** Hashes of what {@link check} found sound. */
+  private readonly checked = new Set<string>();
 
   constructor(private readonly translations: Translations = {}) {
     const hb = this.handlebars;
@@ -78,10 +85,36 @@ export class HandlebarsEnvironment {
   /** Compiles `source` now (errors carry file, line and column), or returns the cached compilation. */
   compile(source: string, options: CompileOptions = {}): CompiledTemplate {
     const mode = options.mode ?? 'html';
-    const cacheKey = `${mode}\u0000${source}`;
+    const file = options.file ?? 'template';
+    const cacheKey = `${mode}\u0000${file}\u0000${source}`;
     const cached = this.cache.get(cacheKey);
     if (cached) return cached;
+    const fn = this.build(source, options);
+    const compiled: CompiledTemplate = { render: (data, renderOptions) => this.run(fn, file, data, renderOptions ?? {}) };
+    // Every published version adds an entry; the oldest go first, so the cache stays bounded.
+    if (this.cache.size >= MAX_CACHED) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(cacheKey, compiled);
+    return compiled;
+  }
 
+  /**
+   * Compiles `source` as {@link compile} does, to find its errors (a {@link TemplateSyntaxException} with file, line
+   * and column), without keeping the result: what a publish validates may never be rendered.
+   */
+  check(source: string, options: CompileOptions = {}): void {
+    // A publish validates every template of the set: one already found sound is not compiled again.
+    const origin = options.origin ?? { line: 1, column: 1 };
+    const key = createHash('sha256')
+      .update(`${options.mode ?? 'html'}\u0000${options.file ?? 'template'}\u0000${origin.line}:${origin.column}\u0000${source}`)
+      .digest('base64');
+    if (this.checked.has(key)) return;
+    this.build(source, options);
+    if (this.checked.size >= MAX_CACHED * 4) this.checked.delete(this.checked.values().next().value!);
+    this.checked.add(key);
+  }
+
+  private build(source: string, options: CompileOptions): TemplateFn {
+    const mode = options.mode ?? 'html';
     const file = options.file ?? 'template';
     const origin = options.origin ?? { line: 1, column: 1 };
     const at = (line: number, column0: number): TemplateLocation => ({
@@ -115,9 +148,7 @@ export class HandlebarsEnvironment {
       const reason = e.message.replace(/ - \d+:\d+$/, '');
       throw new TemplateSyntaxException(e.lineNumber !== undefined ? at(e.lineNumber, e.column ?? 0) : at(1, 0), reason);
     }
-    const compiled: CompiledTemplate = { render: (data, renderOptions) => this.run(fn, file, data, renderOptions ?? {}) };
-    this.cache.set(cacheKey, compiled);
-    return compiled;
+    return fn;
   }
 
   private run(fn: TemplateFn, name: string, data: unknown, options: RenderOptions): string {

@@ -1,41 +1,80 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { MetadataProblem } from '../metadata/metadata.types';
 import { TemplateLoadException } from './template.exception';
 import type { Translations } from './template.helpers';
 
-/** One template file, named by its path relative to the project root (always with `/`). */
-export interface TemplateFile {
-  /** e.g. `templates/email/welcome.hbs` */
-  file: string;
+/** Template names (file names without the extension, and the last URL segment of the admin API). */
+export const TEMPLATE_NAME = /^[a-z0-9][a-z0-9_-]{0,99}$/;
+
+export const TEMPLATE_NAME_RULE = 'a template name is 1–100 lower-case letters, digits, "-" and "_" (like invoice-overdue)';
+
+/** A template read from its files, as the body the metadata store keeps for it. */
+export interface TemplateFileSource {
   /** e.g. `welcome` */
   name: string;
-  text: string;
+  /** e.g. `templates/email/welcome.hbs` */
+  file: string;
+  /** `{ "source": <the .hbs text> }`, and for a document template `"docx"`/`"xlsx"`: the tag templates in base64. */
+  body: { source: string; docx?: string; xlsx?: string };
 }
 
-const TEMPLATE_NAME = /^[a-z0-9][a-z0-9_-]{0,99}$/;
+const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-/** Every `templates/<kind>/*.hbs` below `rootDir`, sorted by name; none when the folder is missing. */
-export async function readTemplateFiles(rootDir: string, kind: 'email'): Promise<TemplateFile[]> {
-  const dir = join(rootDir, 'templates', kind);
+async function fileNames(dir: string): Promise<string[]> {
   if (!existsSync(dir)) return [];
-  const names = (await readdir(dir, { withFileTypes: true }))
-    .filter((entry) => entry.isFile() && entry.name.endsWith('.hbs'))
+  return (await readdir(dir, { withFileTypes: true }))
+    .filter((entry) => entry.isFile())
     .map((entry) => entry.name)
-    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const problems: string[] = [];
-  const files: TemplateFile[] = [];
-  for (const fileName of names) {
-    const file = `templates/${kind}/${fileName}`;
+    .sort(byName);
+}
+
+/** Every `templates/email/<name>.hbs` below `rootDir`, by name; none when the folder is missing. */
+export async function readEmailTemplateFiles(rootDir: string): Promise<{ sources: TemplateFileSource[]; problems: MetadataProblem[] }> {
+  const dir = join(rootDir, 'templates', 'email');
+  const sources: TemplateFileSource[] = [];
+  const problems: MetadataProblem[] = [];
+  for (const fileName of (await fileNames(dir)).filter((name) => name.endsWith('.hbs'))) {
+    const file = `templates/email/${fileName}`;
     const name = fileName.slice(0, -'.hbs'.length);
-    if (!TEMPLATE_NAME.test(name)) {
-      problems.push(`${file}: a template name is lower-case letters, digits, "-" and "_" (like invoice-overdue)`);
-      continue;
-    }
-    files.push({ file, name, text: await readFile(join(dir, fileName), 'utf8') });
+    if (!TEMPLATE_NAME.test(name)) problems.push({ file, pointer: '', message: TEMPLATE_NAME_RULE });
+    else sources.push({ name, file, body: { source: await readFile(join(dir, fileName), 'utf8') } });
   }
-  if (problems.length > 0) throw new TemplateLoadException(problems);
-  return files;
+  return { sources, problems };
+}
+
+/**
+ * Every `templates/documents/<name>.hbs` below `rootDir`, with the `<name>.docx` / `<name>.xlsx` tag templates beside
+ * it (in base64); a tag template without its `.hbs` is a problem, as the `.hbs` names the module it prints.
+ */
+export async function readDocumentTemplateFiles(rootDir: string): Promise<{ sources: TemplateFileSource[]; problems: MetadataProblem[] }> {
+  const dir = join(rootDir, 'templates', 'documents');
+  const sources = new Map<string, TemplateFileSource>();
+  const problems: MetadataProblem[] = [];
+  const binaries: Array<{ name: string; format: 'docx' | 'xlsx'; fileName: string }> = [];
+  for (const fileName of await fileNames(dir)) {
+    const dot = fileName.lastIndexOf('.');
+    const name = fileName.slice(0, dot);
+    const ext = fileName.slice(dot + 1);
+    if (ext !== 'hbs' && ext !== 'docx' && ext !== 'xlsx') continue;
+    const file = `templates/documents/${fileName}`;
+    if (!TEMPLATE_NAME.test(name)) problems.push({ file, pointer: '', message: TEMPLATE_NAME_RULE });
+    else if (ext === 'hbs') sources.set(name, { name, file, body: { source: await readFile(join(dir, fileName), 'utf8') } });
+    else binaries.push({ name, format: ext, fileName });
+  }
+  for (const { name, format, fileName } of binaries) {
+    const template = sources.get(name);
+    if (template) template.body[format] = (await readFile(join(dir, fileName))).toString('base64');
+    else {
+      problems.push({
+        file: `templates/documents/${fileName}`,
+        pointer: '',
+        message: `a tag template prints records of the module named by templates/documents/${name}.hbs, which is missing`,
+      });
+    }
+  }
+  return { sources: [...sources.values()], problems };
 }
 
 /**

@@ -11,7 +11,8 @@ export interface TemplateLocation {
 export class TemplateSyntaxException extends AppException {
   constructor(
     readonly location: TemplateLocation,
-    reason: string,
+    /** What is wrong, without the location (the detail prefixes it with `file:line:column: `). */
+    readonly reason: string,
   ) {
     super('validation', 'template_syntax_error', `${location.file}:${location.line}:${location.column}: ${reason}`, [], { ...location });
   }

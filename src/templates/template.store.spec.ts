@@ -1,28 +1,39 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AppConfig } from '../config/app.config';
 import { findProjectRoot } from '../metadata/metadata-files';
+import { MetadataRegistry } from '../metadata/metadata.registry';
+import { readMetadataFiles, validateMetadataSet } from '../metadata/metadata-set';
+import { formatProblems } from '../metadata/module.validator';
 import { HandlebarsEnvironment } from './handlebars.environment';
 import { readTranslations } from './template-files';
-import { TemplateLoadException, TemplateNotFoundException } from './template.exception';
+import { TemplateNotFoundException } from './template.exception';
 import { TemplateStore } from './template.store';
 
 describe(TemplateStore.name, () => {
+  /** The templates of `rootDir` as the engine reads and validates them at start, served from a registry snapshot. */
   const storeAt = async (rootDir: string) => {
-    const store = new TemplateStore({ rootDir } as AppConfig, new HandlebarsEnvironment(await readTranslations(rootDir)));
-    await store.load();
-    return store;
+    const { sources, problems: readProblems } = await readMetadataFiles(rootDir);
+    const set = await validateMetadataSet(sources);
+    const problems = [...readProblems, ...set.problems];
+    if (problems.length > 0) throw new Error(formatProblems(problems));
+    const registry = new MetadataRegistry();
+    const environment = new HandlebarsEnvironment(await readTranslations(rootDir));
+    const store = new TemplateStore(registry, environment);
+    await registry.replace(1, [], [], [], { email: set.emailTemplates, documents: [] });
+    return { store, registry, environment };
   };
 
   describe('the shipped templates', () => {
     let store: TemplateStore;
     beforeAll(async () => {
-      store = await storeAt(findProjectRoot());
+      store = (await storeAt(findProjectRoot())).store;
     });
 
     it('are all loaded', () => {
-      expect(store.names().sort()).toEqual(['invoice-overdue', 'opportunity-won', 'welcome']);
+      const files = readdirSync(join(findProjectRoot(), 'templates', 'email')).filter((f) => f.endsWith('.hbs'));
+      expect(store.names().sort()).toEqual(files.map((f) => f.slice(0, -'.hbs'.length)).sort());
+      expect(store.names()).toEqual(expect.arrayContaining(['invoice-overdue', 'opportunity-won', 'welcome']));
       expect(store.has('welcome')).toBe(true);
       expect(store.has('nope')).toBe(false);
     });
@@ -77,6 +88,35 @@ describe(TemplateStore.name, () => {
     });
   });
 
+  describe('serves the current snapshot', () => {
+    const template = (name: string, source: string) => ({ name, file: `templates/email/${name}.hbs`, source });
+
+    it('compiles when a snapshot is swapped in, never per render; a new snapshot is live at once', async () => {
+      const registry = new MetadataRegistry();
+      const environment = new HandlebarsEnvironment();
+      const compile = jest.spyOn(environment, 'compile');
+      const store = new TemplateStore(registry, environment);
+      await registry.replace(1, [], [], [], {
+        email: [template('hello', '{{!-- subject: Hi {{name}} --}}\n<p>v1 {{name}}</p>')],
+        documents: [],
+      });
+      expect(compile).toHaveBeenCalledTimes(2); // subject and body, at the swap
+      expect(store.render('hello', { name: 'Ann' })).toMatchObject({ subject: 'Hi Ann', html: '<p>v1 Ann</p>' });
+      expect(store.render('hello', { name: 'Bo' }).html).toBe('<p>v1 Bo</p>');
+      expect(compile).toHaveBeenCalledTimes(2);
+
+      await registry.replace(2, [], [], [], {
+        email: [template('hello', '{{!-- subject: Hej {{name}} --}}\n<p>v2 {{name}}</p>')],
+        documents: [],
+      });
+      expect(store.render('hello', { name: 'Ann' })).toMatchObject({ subject: 'Hej Ann', html: '<p>v2 Ann</p>' });
+      expect(store.names()).toEqual(['hello']);
+      await registry.replace(3, [], [], [], { email: [], documents: [] });
+      expect(store.has('hello')).toBe(false);
+      expect(() => store.render('hello', {})).toThrow(TemplateNotFoundException);
+    });
+  });
+
   describe('stops the start', () => {
     let root: string;
     beforeEach(() => {
@@ -85,14 +125,10 @@ describe(TemplateStore.name, () => {
     });
     afterEach(() => rmSync(root, { recursive: true, force: true }));
     const write = (name: string, text: string) => writeFileSync(join(root, 'templates', 'email', name), text);
+    /** The problems the metadata set has, one line each as the refused start prints them. */
     const problems = async () => {
-      try {
-        await storeAt(root);
-      } catch (error) {
-        if (error instanceof TemplateLoadException) return error.problems;
-        throw error;
-      }
-      throw new Error('expected the load to fail');
+      const { sources, problems: readProblems } = await readMetadataFiles(root);
+      return formatProblems([...readProblems, ...(await validateMetadataSet(sources)).problems]).split('\n');
     };
 
     it('on a syntax error in the body or the subject, naming file, line and column of each', async () => {
@@ -114,7 +150,7 @@ describe(TemplateStore.name, () => {
 
     it('on a bad file name or translation file', async () => {
       write('Bad Name.hbs', '{{!-- subject: x --}}');
-      expect(await problems()).toEqual([expect.stringContaining('templates/email/Bad Name.hbs: a template name is')]);
+      expect(await problems()).toEqual([expect.stringContaining('templates/email/Bad Name.hbs#: a template name is')]);
       rmSync(join(root, 'templates', 'email', 'Bad Name.hbs'));
       mkdirSync(join(root, 'metadata', 'translations'), { recursive: true });
       writeFileSync(join(root, 'metadata', 'translations', 'sv.json'), '{"greeting": 1}');
@@ -123,7 +159,7 @@ describe(TemplateStore.name, () => {
 
     it('but an empty project has no templates', async () => {
       rmSync(join(root, 'templates'), { recursive: true });
-      expect((await storeAt(root)).names()).toEqual([]);
+      expect((await storeAt(root)).store.names()).toEqual([]);
     });
   });
 });

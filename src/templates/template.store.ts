@@ -1,9 +1,9 @@
-import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig } from '../config/app.config';
+import { Injectable, Logger } from '@nestjs/common';
+import { MetadataRegistry, type MetadataSnapshot } from '../metadata/metadata.registry';
+import { splitEmailTemplate } from './email-template';
 import { HandlebarsEnvironment, type CompiledTemplate, type RenderOptions } from './handlebars.environment';
 import { htmlToText } from './html-to-text';
-import { readTemplateFiles, type TemplateFile } from './template-files';
-import { TemplateLoadException, TemplateNotFoundException, TemplateSyntaxException } from './template.exception';
+import { TemplateNotFoundException, TemplateSyntaxException } from './template.exception';
 
 /** A rendered email: the subject (plain text, one line), the HTML body and its plain-text alternative. */
 export interface RenderedEmail {
@@ -20,61 +20,38 @@ interface EmailTemplate {
 }
 
 /**
- * The subject is the template's first line, a Handlebars comment:
- *
- *     {{!-- subject: {{t "opportunity_won" name=opportunity.name}} --}}
- *     <p>{{t "greeting" name=owner.name}}</p>
- *
- * The whole file is the HTML body (a comment on a line of its own renders as nothing, so line numbers in errors are
- * the file's). The subject is compiled on its own in text mode: a mail header is not HTML, so its values are not
- * HTML-escaped; line breaks in the result are folded to spaces.
- */
-const SUBJECT_LINE = /^\{\{!--[ \t]*subject:[ \t]*(.*?)[ \t]*--\}\}[ \t]*(?:\r?\n|$)/;
-
-/**
- * Email templates (`templates/email/<name>.hbs`), loaded and compiled when the application starts: a template that
- * does not compile stops the start with its file, line and column.
+ * The email templates of the current metadata snapshot (`templates/email/<name>.hbs`, imported at start, published
+ * through `/api/v1/admin/metadata/email-templates/:name`). They are validated with the whole metadata set — a
+ * template that does not compile is refused with its file, line and column, at start or at publish — and compiled
+ * here once per snapshot, when it is swapped in, never per render. A publish is live at once in this process and,
+ * through the registry's reload, in every other.
  */
 @Injectable()
-export class TemplateStore implements OnModuleInit {
-  private email = new Map<string, EmailTemplate>();
+export class TemplateStore {
+  private readonly logger = new Logger('Templates');
+  private compiled?: { snapshot: MetadataSnapshot; templates: ReadonlyMap<string, EmailTemplate> };
 
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly registry: MetadataRegistry,
     private readonly environment: HandlebarsEnvironment,
-  ) {}
-
-  async onModuleInit(): Promise<void> {
-    await this.load();
-  }
-
-  /** (Re)reads and compiles every email template; the set is replaced only when all of them compile. */
-  async load(): Promise<void> {
-    const problems: string[] = [];
-    const next = new Map<string, EmailTemplate>();
-    for (const file of await readTemplateFiles(this.config.rootDir, 'email')) {
-      try {
-        next.set(file.name, this.compileEmail(file));
-      } catch (error) {
-        if (!(error instanceof TemplateSyntaxException)) throw error;
-        problems.push(error.detail);
-      }
-    }
-    if (problems.length > 0) throw new TemplateLoadException(problems);
-    this.email = next;
+  ) {
+    // Compile when a snapshot is swapped in (at start and on every publish), not on the first message.
+    registry.onSwap(async (snapshot) => {
+      this.templatesOf(snapshot);
+    });
   }
 
   has(name: string): boolean {
-    return this.email.has(name);
+    return this.current().has(name);
   }
 
   names(): string[] {
-    return [...this.email.keys()];
+    return [...this.current().keys()];
   }
 
   /** Renders email template `name` with `data` (plain JSON is what templates see) in `options.lang`. */
   render(name: string, data: unknown, options: RenderOptions = {}): RenderedEmail {
-    const template = this.email.get(name);
+    const template = this.current().get(name);
     if (!template) throw new TemplateNotFoundException('email', name, this.names());
     // The subject line (a comment) renders as nothing; the blank it leaves is trimmed.
     const html = template.body.render(data, options).trim();
@@ -86,20 +63,30 @@ export class TemplateStore implements OnModuleInit {
     return { subject, html, text: htmlToText(html) };
   }
 
-  private compileEmail(file: TemplateFile): EmailTemplate {
-    const match = SUBJECT_LINE.exec(file.text);
-    if (!match) {
-      throw new TemplateSyntaxException(
-        { file: file.file, line: 1, column: 1 },
-        'the first line must name the subject: {{!-- subject: Your subject with {{values}} --}}',
-      );
+  private current(): ReadonlyMap<string, EmailTemplate> {
+    return this.templatesOf(this.registry.snapshot());
+  }
+
+  /** The compiled templates of `snapshot`; the environment caches by source, so unchanged templates cost nothing. */
+  private templatesOf(snapshot: MetadataSnapshot): ReadonlyMap<string, EmailTemplate> {
+    if (this.compiled?.snapshot === snapshot) return this.compiled.templates;
+    const templates = new Map<string, EmailTemplate>();
+    for (const definition of [...snapshot.emailTemplates.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      try {
+        const parts = splitEmailTemplate(definition.file, definition.source);
+        templates.set(definition.name, {
+          name: definition.name,
+          file: definition.file,
+          subject: this.environment.compile(parts.subject.source, parts.subject.options),
+          body: this.environment.compile(parts.body.source, parts.body.options),
+        });
+      } catch (error) {
+        // Validated before it was stored, so this is a stored version this build no longer accepts: left out, said.
+        if (!(error instanceof TemplateSyntaxException)) throw error;
+        this.logger.error(`Email template ${definition.name} is not served: ${error.detail}`);
+      }
     }
-    const column = match[0].indexOf(match[1]) + 1;
-    return {
-      name: file.name,
-      file: file.file,
-      subject: this.environment.compile(match[1], { mode: 'text', file: file.file, origin: { line: 1, column } }),
-      body: this.environment.compile(file.text, { mode: 'html', file: file.file }),
-    };
+    this.compiled = { snapshot, templates };
+    return templates;
   }
 }

@@ -1,25 +1,62 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import { AppException } from '../common/app.exception';
 import type { RequestContext } from '../common/request-context';
 import { assertPermission } from '../auth/permission.policy';
-import { clockBindings } from '../expressions/jsonata.runner';
+import { DocumentService, type RenderedDocument } from '../documents/document.service';
+import { clockBindings, compileExpression } from '../expressions/jsonata.runner';
 import { recordBindings } from '../formulas/formula.evaluator';
+import { MailService } from '../mail/mail.service';
 import { MetadataRegistry, type MetadataSnapshot } from '../metadata/metadata.registry';
+import { JOB_QUEUE, type JobQueue } from '../queue/job-queue';
+import { OutboxRelay } from '../queue/outbox.relay';
+import { OutboxRepository } from '../queue/outbox.repository';
 import { isPlainObject, toFieldErrors, type RecordData } from '../records/record-input';
 import { SqlRecordReader } from '../records/record.reader';
 import { RecordService } from '../records/record.service';
 import { RecordValidationException } from '../records/record.exception';
 import { toApiRecord, type ApiRecord } from '../records/record.view';
 import type { RecordWriter } from '../records/record.writer';
+import { TemplateStore } from '../templates/template.store';
+import { WorkflowRunRepository } from '../workflows/workflow-run.repository';
 import type { ValueExpressions } from '../workflows/workflow.types';
-import { compileExpression } from '../expressions/jsonata.runner';
+import {
+  generateDocument,
+  runWorkflow,
+  sendEmail,
+  type ToolActionPorts,
+  type ToolMail,
+  type ToolRun,
+  type ToolScope,
+} from './tool.actions';
 import type { CompiledTool } from './tool.compiler';
+import { ToolNotRunnableException } from './tool.exception';
 
+export type { ToolMail, ToolRun } from './tool.actions';
+
+/** What a tool did: the records it created and changed, the messages it queued and the workflow runs it started. */
 export interface ToolResult {
   tool: string;
   created: ApiRecord[];
   updated: ApiRecord[];
+  mail: ToolMail[];
+  runs: ToolRun[];
 }
+
+/** A tool's answer: its result, and for a generateDocument tool the document (what the HTTP endpoint returns). */
+export interface ToolOutcome {
+  result: ToolResult;
+  document?: RenderedDocument;
+}
+
+/** Work a committed tool leaves for the queue: messages to send and workflow runs to execute. */
+interface ToolEffects {
+  mail: string[];
+  runs: string[];
+}
+
+/** Outbox topic of the effects of a tool run inside someone else's transaction (a workflow's runTool step). */
+export const TOOL_EFFECTS = 'tool.effects';
 
 /** Tools offered for a record: those of its module whose `visibleWhen` holds, in the layout's order when it names them. */
 export async function visibleTools(snapshot: MetadataSnapshot, moduleName: string, record: RecordData): Promise<CompiledTool[]> {
@@ -38,22 +75,64 @@ export async function visibleTools(snapshot: MetadataSnapshot, moduleName: strin
 /**
  * Runs module tools: checks the tool is offered for the record and the
  * parameters are valid, then performs its action in one transaction — every
- * write through the same validation, rules, formulas and numbering as the API.
+ * write through the same validation, rules, formulas and numbering as the API;
+ * a message is queued and a workflow run created in that transaction too, and
+ * handed to the job queue only once it has committed.
  */
 @Injectable()
 export class ToolService {
+  private readonly logger = new Logger('Tools');
+  private readonly ports: ToolActionPorts;
+
   constructor(
     private readonly registry: MetadataRegistry,
     private readonly records: RecordService,
-  ) {}
-
-  async run(ctx: RequestContext, moduleName: string, id: string, toolName: string, body: unknown): Promise<ToolResult> {
-    const toolCtx: RequestContext = { ...ctx, source: ctx.source === 'workflow' ? 'workflow' : 'tool' };
-    return this.records.write(toolCtx, (writer) => this.runIn(writer, moduleName, id, toolName, body));
+    private readonly outbox: OutboxRepository,
+    @Inject(JOB_QUEUE) private readonly queue: JobQueue,
+    documents: DocumentService,
+    private readonly mail: MailService,
+    templates: TemplateStore,
+    runs: WorkflowRunRepository,
+    relay: OutboxRelay,
+  ) {
+    this.ports = { documents, mail, templates, runs };
+    relay.on(TOOL_EFFECTS, (payload) => this.dispatch(payload as ToolEffects));
   }
 
-  /** Runs a tool inside an open transaction (a workflow step uses this). */
+  /** Runs a tool in a transaction of its own (the HTTP endpoint); what it queued is handed on after the commit. */
+  async run(ctx: RequestContext, moduleName: string, id: string, toolName: string, body: unknown): Promise<ToolOutcome> {
+    const toolCtx: RequestContext = { ...ctx, source: ctx.source === 'workflow' ? 'workflow' : 'tool' };
+    const { outcome, effects } = await this.records.write(toolCtx, (writer) => this.perform(writer, moduleName, id, toolName, body, true));
+    try {
+      await this.dispatch(effects);
+    } catch (error) {
+      // Committed all the same: queued messages are sent again at start, and queued runs are picked up by the poll.
+      this.logger.warn(`Handing on what tool ${toolName} queued failed: ${(error as Error).message}`);
+    }
+    return outcome;
+  }
+
+  /**
+   * Runs a tool inside an open transaction (a workflow step uses this). The transaction is the caller's, so what
+   * the tool queues is handed on through the outbox: after that transaction commits, and never if it rolls back.
+   */
   async runIn(writer: RecordWriter, moduleName: string, id: string, toolName: string, body: unknown): Promise<ToolResult> {
+    const { outcome, effects } = await this.perform(writer, moduleName, id, toolName, body, false);
+    if (effects.mail.length > 0 || effects.runs.length > 0) {
+      await this.outbox.add(writer.tx, TOOL_EFFECTS, effects);
+      writer.touched.add(moduleName);
+    }
+    return outcome.result;
+  }
+
+  private async perform(
+    writer: RecordWriter,
+    moduleName: string,
+    id: string,
+    toolName: string,
+    body: unknown,
+    answersPerson: boolean,
+  ): Promise<{ outcome: ToolOutcome; effects: ToolEffects }> {
     const snapshot = writer.snapshot;
     const module = snapshot.module(moduleName);
     assertPermission(writer.ctx, `${module.name}:read`);
@@ -66,8 +145,15 @@ export class ToolService {
         `${module.name} has no tool "${toolName}"${known.length ? `; its tools are ${known.join(', ')}` : ''}.`,
       );
     }
+    const action = tool.definition.action;
+    if (action.type === 'generateDocument' && !answersPerson) {
+      throw new ToolNotRunnableException(toolName, 'it answers with a document, which a workflow has nobody to hand to.');
+    }
+    // A workflow run acts on the record with the engine's permissions: starting one takes the right to change it.
+    if (action.type === 'runWorkflow') assertPermission(writer.ctx, `${module.name}:update`);
     const params = this.params(tool, body);
-    const source = toApiRecord(await writer.load(module, id, true));
+    const row = await writer.load(module, id, true);
+    const source = toApiRecord(row);
     if (tool.visibleWhen && !(await tool.visibleWhen.evaluate({ record: source, old: null, now: new Date() }))) {
       throw new AppException(
         'conflict',
@@ -75,37 +161,76 @@ export class ToolService {
         `The tool "${toolName}" is not available for ${module.name} ${source.number ?? id} in its current state.`,
       );
     }
+    const bindings = () => ({
+      ...recordBindings(module.definition, source, {
+        id,
+        old: null,
+        now: new Date(),
+        user: { id: writer.ctx.actorId, name: writer.ctx.actorName },
+        reader: new SqlRecordReader(writer.tx, snapshot),
+      }),
+      ...clockBindings(new Date()),
+      source,
+      params,
+    });
     const evaluate = async (values: ValueExpressions): Promise<RecordData> => {
-      const bindings = {
-        ...recordBindings(module.definition, source, {
-          id,
-          old: null,
-          now: new Date(),
-          user: { id: writer.ctx.actorId, name: writer.ctx.actorName },
-          reader: new SqlRecordReader(writer.tx, snapshot),
-        }),
-        ...clockBindings(new Date()),
-        source,
-        params,
-      };
+      const scope = bindings();
       const result: RecordData = {};
       for (const [field, expression] of Object.entries(values)) {
-        const value = await compileExpression(expression).evaluate(source, bindings);
+        const value = await compileExpression(expression).evaluate(source, scope);
         result[field] = value === undefined ? null : value;
       }
       return result;
     };
-    const result: ToolResult = { tool: toolName, created: [], updated: [] };
-    const action = tool.definition.action;
-    if (action.type === 'createRecord') {
-      const values = await evaluate(action.values);
-      if (action.linkField) values[action.linkField] = id;
-      result.created.push(toApiRecord(await writer.create(action.module, values)));
-      if (action.updateSource) result.updated.push(toApiRecord(await writer.update(module.name, id, await evaluate(action.updateSource))));
-    } else {
-      result.updated.push(toApiRecord(await writer.update(module.name, id, await evaluate(action.values))));
+    const scope: ToolScope = {
+      writer,
+      tool,
+      module,
+      id,
+      data: row.data,
+      source,
+      params,
+      invocation: randomUUID(),
+      evaluate: (expression) => compileExpression(expression).evaluate(source, bindings()),
+    };
+    const result: ToolResult = { tool: toolName, created: [], updated: [], mail: [], runs: [] };
+    const outcome: ToolOutcome = { result };
+    const effects: ToolEffects = { mail: [], runs: [] };
+    switch (action.type) {
+      case 'createRecord': {
+        const values = await evaluate(action.values);
+        if (action.linkField) values[action.linkField] = id;
+        result.created.push(toApiRecord(await writer.create(action.module, values)));
+        if (action.updateSource)
+          result.updated.push(toApiRecord(await writer.update(module.name, id, await evaluate(action.updateSource))));
+        break;
+      }
+      case 'updateRecord':
+        result.updated.push(toApiRecord(await writer.update(module.name, id, await evaluate(action.values))));
+        break;
+      case 'generateDocument':
+        outcome.document = await generateDocument(this.ports, scope, action);
+        break;
+      case 'sendEmail': {
+        const message = await sendEmail(this.ports, scope, action);
+        result.mail.push(message);
+        if (message.status === 'queued') effects.mail.push(message.id);
+        break;
+      }
+      case 'runWorkflow': {
+        const run = await runWorkflow(this.ports, scope, action);
+        result.runs.push(run);
+        if (run.status === 'queued') effects.runs.push(run.id);
+        break;
+      }
     }
-    return result;
+    return { outcome, effects };
+  }
+
+  /** Hands committed messages and runs to the queue; idempotent (a message or run already handled is skipped). */
+  private async dispatch(effects: ToolEffects): Promise<void> {
+    for (const id of effects.mail ?? []) await this.mail.dispatch(id);
+    for (const runId of effects.runs ?? []) await this.queue.enqueue('workflow.run', { runId }, `run:${runId}:0`);
   }
 
   private params(tool: CompiledTool, body: unknown): RecordData {

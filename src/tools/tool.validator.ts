@@ -11,11 +11,15 @@ type Problem = { pointer: string; message: string };
 /**
  * Validates tool bodies: the JSON Schema, parameters as field definitions (the
  * module schema's rules for fields), the visibility condition against the
- * module, and the action's module, fields, link and expressions.
+ * module, and the action's module, fields, link, expressions, recipients and
+ * workflow. The templates it names are checked against the set's templates
+ * in metadata-set.ts.
  */
 export function validateTools(
   sources: Array<{ file: string; body: unknown }>,
   modules: ReadonlyMap<string, ModuleDefinition>,
+  /** Workflow name → its module, for runWorkflow actions. */
+  workflows: ReadonlyMap<string, string> = new Map(),
 ): { tools: ToolDefinition[]; problems: MetadataProblem[] } {
   const validate = metadataSchemaValidator('tool.schema.json');
   const problems: MetadataProblem[] = [];
@@ -40,15 +44,28 @@ export function validateTools(
     else seen.set(tool.name, file);
     const module = modules.get(tool.module);
     if (!module) found.push({ pointer: '/module', message: `there is no module "${tool.module}"` });
-    else found.push(...checkTool(tool, module, modules));
+    else found.push(...checkTool(tool, module, modules, workflows));
     problems.push(...found.map((p) => ({ file, ...p })));
     if (found.length === 0) tools.push(tool);
   }
   return { tools, problems };
 }
 
-function checkTool(tool: ToolDefinition, module: ModuleDefinition, modules: ReadonlyMap<string, ModuleDefinition>): Problem[] {
+function checkTool(
+  tool: ToolDefinition,
+  module: ModuleDefinition,
+  modules: ReadonlyMap<string, ModuleDefinition>,
+  workflows: ReadonlyMap<string, string>,
+): Problem[] {
   const problems: Problem[] = [];
+  const expression = (source: string, pointer: string) => {
+    try {
+      compileExpression(source);
+    } catch (error) {
+      if (!(error instanceof ExpressionSyntaxError)) throw error;
+      problems.push({ pointer, message: error.message });
+    }
+  };
   if (tool.visibleWhen) problems.push(...validateCondition(tool.visibleWhen, module, '/visibleWhen'));
   if (tool.parameters && Object.keys(tool.parameters).length > 0) {
     // Parameters are field definitions: checked by the module schema as the fields of a stand-in module.
@@ -69,12 +86,7 @@ function checkTool(tool: ToolDefinition, module: ModuleDefinition, modules: Read
       else if (definition.formula !== undefined || definition.type === 'autonumber') {
         problems.push({ pointer: `${at}/${field}`, message: `"${field}" is computed by the engine and cannot be set` });
       }
-      try {
-        compileExpression(source);
-      } catch (error) {
-        if (!(error instanceof ExpressionSyntaxError)) throw error;
-        problems.push({ pointer: `${at}/${field}`, message: error.message });
-      }
+      expression(source, `${at}/${field}`);
     }
   };
   const action = tool.action;
@@ -92,8 +104,29 @@ function checkTool(tool: ToolDefinition, module: ModuleDefinition, modules: Read
       }
     }
     if (action.updateSource) values(module, action.updateSource, '/action/updateSource');
-  } else {
+  } else if (action.type === 'updateRecord') {
     values(module, action.values, '/action/values');
+  } else if (action.type === 'sendEmail') {
+    for (const [key, recipients] of [
+      ['to', action.to],
+      ['cc', action.cc],
+    ] as const) {
+      if (!recipients) continue;
+      (recipients.fields ?? []).forEach((field, i) => {
+        if (module.fields[field]?.type !== 'email')
+          problems.push({ pointer: `/action/${key}/fields/${i}`, message: `"${field}" is not an email field of ${module.name}` });
+      });
+      if (recipients.expression !== undefined) expression(recipients.expression, `/action/${key}/expression`);
+    }
+  } else if (action.type === 'runWorkflow') {
+    const owner = workflows.get(action.workflow);
+    if (owner === undefined) problems.push({ pointer: '/action/workflow', message: `there is no workflow "${action.workflow}"` });
+    else if (owner !== module.name) {
+      problems.push({
+        pointer: '/action/workflow',
+        message: `the workflow "${action.workflow}" belongs to ${owner}; a tool of ${module.name} can only run workflows of ${module.name}`,
+      });
+    }
   }
   return problems;
 }

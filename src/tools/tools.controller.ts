@@ -1,9 +1,14 @@
-import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Param, Post, Res, StreamableFile } from '@nestjs/common';
+import type { Response } from 'express';
 import type { RequestContext } from '../common/request-context';
 import { Ctx } from '../auth/ctx.decorator';
-import { ToolService } from './tool.service';
+import { ToolService, type ToolResult } from './tool.service';
 
-/** Runs a module tool on a record: `{ "params": {...} }` in, what it created and changed out. */
+/**
+ * Runs a module tool on a record: `{ "params": {...} }` in; out, what it created, changed, queued and started
+ * (`{ "data": { tool, created, updated, mail, runs } }`) — or, for a generateDocument tool, the document itself
+ * (its content type, `Content-Disposition` with the file name), so a card button can open or download it as it is.
+ */
 @Controller('api/v1')
 export class ToolsController {
   constructor(private readonly tools: ToolService) {}
@@ -16,7 +21,20 @@ export class ToolsController {
     @Param('id') id: string,
     @Param('tool') tool: string,
     @Body() body: unknown,
-  ) {
-    return { data: await this.tools.run(ctx, module, id, tool, body) };
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<{ data: ToolResult } | StreamableFile> {
+    const { result, document } = await this.tools.run(ctx, module, id, tool, body);
+    if (!document) return { data: result };
+    const content = typeof document.body === 'string' ? Buffer.from(document.body, 'utf8') : document.body;
+    if (document.contentType.startsWith('text/html')) {
+      // Served from the API's origin, as on the documents endpoint: the document may not run scripts or load anything.
+      res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; sandbox");
+    }
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    return new StreamableFile(content, {
+      type: document.contentType,
+      disposition: `${document.disposition}; filename="${document.filename}"`,
+      length: content.length,
+    });
   }
 }

@@ -7,7 +7,7 @@ import { SqlRecordReader } from '../records/record.reader';
 import type { RecordWriter } from '../records/record.writer';
 import { toApiRecord } from '../records/record.view';
 import { sqlLiteral } from '../records/sql';
-import { recordTitle } from '../cards/display-value';
+import { recordTemplateData } from '../templates/record-template-data';
 import type { CompiledWorkflow } from './workflow.compiler';
 import type { RunRow } from './workflow-run.repository';
 import type { Recipients, ValueExpressions } from './workflow.types';
@@ -87,22 +87,7 @@ export async function loadRecord(writer: RecordWriter, run: RunRow): Promise<Dat
   return { id: run.record_id, module: run.module, ...((run.event.before as Data) ?? {}) };
 }
 
-/**
- * What an email template sees: the record as `record` and under its module's
- * singular name (`opportunity`, `invoice` — from the English label), the records
- * its relations point to by field name (`account`, `contact`; also under
- * `related`), each with a display `name`, and the workflow's name.
- */
+/** What a workflow's email template sees: {@link recordTemplateData} of the triggering record, and the workflow's name. */
 export async function templateData(scope: ActionScope, writer: RecordWriter): Promise<Data> {
-  const reader = new SqlRecordReader(writer.tx, scope.snapshot);
-  const module = scope.snapshot.module(scope.run.module);
-  const related: Data = {};
-  for (const relation of module.relations) {
-    const id = scope.record[relation.field];
-    if (relation.lines || typeof id !== 'string') continue;
-    const target = await reader.get(relation.target, id);
-    if (target) related[relation.field] = { name: recordTitle(target), ...target };
-  }
-  const singular = (module.definition.label.en ?? module.name).toLowerCase().replace(/[^a-z0-9]+/g, '_');
-  return { ...related, [singular]: scope.record, record: scope.record, related, workflow: scope.run.workflow };
+  return { ...(await recordTemplateData(scope.snapshot, scope.run.module, scope.record, writer.tx)), workflow: scope.run.workflow };
 }
