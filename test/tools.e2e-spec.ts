@@ -393,7 +393,7 @@ describe('module tools', () => {
 
     it('refuses at publish a tool naming an unknown email or document template, or a format its template lacks', async () => {
       const base = { module: 'invoices', label: { en: 'Broken' } };
-      const refused = async (tool: object) => {
+      const refused = async (tool: { name: string; action: object }) => {
         const res = await publish('tools', tool);
         expect(res.status).toBe(422);
         return res.body.problems.map((p: { pointer: string; message: string }) => [p.pointer, p.message]);

@@ -24,6 +24,12 @@ import { RecordInsertBatcher, type OutboxEvent } from './record-insert.batcher';
  * modules whose events wait for the relay after commit.
  */
 export class RecordWriter {
+  /**
+   * The rows this transaction has locked FOR UPDATE, as it last wrote them: read again, or checked as a relation
+   * target, they need no statement (the lock keeps them as they are until the commit).
+   */
+  private readonly locked = new Map<string, RecordRow>();
+
   constructor(
     readonly tx: SqlExecutor,
     readonly ctx: RequestContext,
@@ -74,6 +80,7 @@ export class RecordWriter {
       );
     }
     await this.records.delete(this.tx, id);
+    this.locked.delete(current.id);
     await this.announce(module, id, 'delete', current.data, null);
   }
 
@@ -84,7 +91,9 @@ export class RecordWriter {
     if ((current.archived_at !== null) === archived) return current;
     // Rollups leave archived records out, so archiving changes them.
     await this.announce(module, id, 'update', current.data, current.data);
-    return this.records.setArchived(this.tx, id, archived);
+    const row = await this.records.setArchived(this.tx, id, archived);
+    this.locked.set(row.id, row);
+    return row;
   }
 
   /**
@@ -96,7 +105,7 @@ export class RecordWriter {
     const module = this.snapshot.module(moduleName);
     const computed = [...module.fields].filter(([, f]) => f.formula !== undefined || f.type === 'lines').map(([name]) => name);
     if (computed.length === 0) return false;
-    const current = await this.records.find(this.tx, module.name, id, true);
+    const current = await this.find(module, id, true);
     if (!current) return false;
     const { data } = await prepareWrite({ module, input: {}, current: current.data, id, ctx: this.ctx, reader: this.reader() });
     const next: RecordData = { ...current.data };
@@ -117,8 +126,17 @@ export class RecordWriter {
         `"${id}" is not a record id; ids are UUIDs such as 7f1c0e2a-5b7e-4a51-9d7c-2f8e4c1b9a10.`,
       );
     }
-    const row = await this.records.find(this.tx, module.name, id, lock);
+    const row = await this.find(module, id, lock);
     if (!row) throw new RecordNotFoundException(module.name, id);
+    return row;
+  }
+
+  /** The record `id` of `module`, or undefined; with `lock`, locked FOR UPDATE until the transaction ends. */
+  async find(module: CompiledModule, id: string, lock = false): Promise<RecordRow | undefined> {
+    const held = this.locked.get(id.toLowerCase());
+    if (held) return held.module === module.name ? held : undefined;
+    const row = await this.records.find(this.tx, module.name, id, lock);
+    if (row && lock) this.locked.set(row.id, row);
     return row;
   }
 
@@ -131,6 +149,7 @@ export class RecordWriter {
       .map((f) => ({ field: f, old: current.data[f] ?? null, new: data[f] ?? null }));
     const updated = await this.records.update(this.tx, current.id, current.version, data, changes, this.actor());
     if (!updated) throw new StaleVersionException(module.name, current.id, String(current.version), current.version + 1);
+    this.locked.set(updated.id, updated);
     await this.announce(module, current.id, 'update', current.data, data, formulaDepth);
     return updated;
   }
@@ -217,7 +236,11 @@ export class RecordWriter {
   private async checkRelations(module: CompiledModule, data: RecordData, onlyFields?: string[]): Promise<void> {
     const refs = relationRefs(module, data).filter((ref) => !onlyFields || onlyFields.includes(ref.path.split(/[[.]/)[0]));
     if (refs.length === 0) return;
-    const found = await this.records.lockTargets(this.tx, [...new Set(refs.map((r) => r.id.toLowerCase()))]);
+    // A target this transaction holds FOR UPDATE is locked more strongly than the KEY SHARE lock taken here.
+    const found = new Map<string, string>();
+    for (const row of this.locked.values()) found.set(row.id.toLowerCase(), row.module);
+    const toLock = [...new Set(refs.map((r) => r.id.toLowerCase()))].filter((id) => !found.has(id));
+    if (toLock.length > 0) for (const [id, module] of await this.records.lockTargets(this.tx, toLock)) found.set(id, module);
     const errors: FieldError[] = [];
     for (const ref of refs) {
       const actual = found.get(ref.id.toLowerCase());

@@ -51,6 +51,34 @@ export interface NewRun {
   error?: string;
 }
 
+/** A step done, as the run log records it. */
+export interface StepDone {
+  step: number;
+  action: string;
+  result: unknown;
+  startedAt: Date;
+  finishedAt: Date;
+}
+
+/** What becomes of a run after steps are done: nothing (more steps follow), `completed`, or `waiting` until `resumeAt`. */
+export interface RunNext {
+  status?: 'completed' | 'waiting';
+  resumeAt?: Date;
+}
+
+const STEPS_FROM_JSON = `jsonb_to_recordset($2::jsonb) AS s(step int, action text, result jsonb, started_at timestamptz, finished_at timestamptz)`;
+
+const stepsJson = (steps: readonly StepDone[]) =>
+  JSON.stringify(
+    steps.map((s) => ({
+      step: s.step,
+      action: s.action,
+      result: s.result ?? null,
+      started_at: s.startedAt.toISOString(),
+      finished_at: s.finishedAt.toISOString(),
+    })),
+  );
+
 /** All SQL for the run log: `workflow_runs` and `workflow_steps`. */
 @Injectable()
 export class WorkflowRunRepository {
@@ -167,39 +195,72 @@ export class WorkflowRunRepository {
   }
 
   /**
-   * Records step `step` as done and moves the run on, in the caller's transaction beside the step's own writes —
-   * one statement. `then` finishes the run (`completed`) or parks it until `resumeAt` (`waiting`). Returns false
-   * when the step was done already (another delivery of the run did it): the caller must roll back. Two deliveries
-   * racing on one step meet at the step's primary key, so only one of them commits.
+   * Records steps as done and moves the run on past the last of them, in the caller's transaction beside the
+   * steps' own writes — one statement. `then` finishes the run (`completed`) or parks it until `resumeAt`
+   * (`waiting`). Returns false when a step was done already (another delivery of the run did it): the caller must
+   * roll back. Two deliveries racing on one step meet at the step's primary key, so only one of them commits.
    */
-  async completeStep(
-    executor: SqlExecutor,
-    step: { runId: string; step: number; action: string; result: unknown; startedAt: Date },
-    then: { status?: 'completed' | 'waiting'; resumeAt?: Date } = {},
-  ): Promise<boolean> {
-    const rows = await executor.query(
+  async completeSteps(executor: SqlExecutor, runId: string, steps: readonly StepDone[], then: RunNext = {}): Promise<boolean> {
+    const rows = await executor.query<{ n: number }>(
       `WITH done AS (
          INSERT INTO workflow_steps (run_id, step, action, status, attempts, result, started_at, finished_at)
-         VALUES ($1::uuid, $2, $3, 'completed', 1, $4::jsonb, $5::timestamptz, clock_timestamp())
+         SELECT $1::uuid, s.step, s.action, 'completed', 1, s.result, s.started_at, s.finished_at FROM ${STEPS_FROM_JSON}
          ON CONFLICT (run_id, step) DO UPDATE SET status = 'completed', attempts = workflow_steps.attempts + 1, result = EXCLUDED.result,
                     error = NULL, started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at
           WHERE workflow_steps.status <> 'completed'
-         RETURNING run_id)
-       UPDATE workflow_runs r SET next_step = $2 + 1, updated_at = clock_timestamp(), status = COALESCE($6, r.status), resume_at = $7::timestamptz,
-              error = CASE WHEN $6 = 'completed' THEN NULL ELSE r.error END,
-              finished_at = CASE WHEN $6 = 'completed' THEN clock_timestamp() ELSE r.finished_at END
-         FROM done WHERE r.id = done.run_id RETURNING r.id`,
+         RETURNING step),
+       moved AS (
+         UPDATE workflow_runs r SET next_step = $3 + 1, updated_at = clock_timestamp(), status = COALESCE($4, r.status), resume_at = $5::timestamptz,
+                error = CASE WHEN $4 = 'completed' THEN NULL ELSE r.error END,
+                finished_at = CASE WHEN $4 = 'completed' THEN clock_timestamp() ELSE r.finished_at END
+          WHERE r.id = $1::uuid AND (SELECT count(*) FROM done) = $6
+          RETURNING r.id)
+       SELECT (SELECT count(*) FROM moved)::int AS n`,
+      [runId, stepsJson(steps), steps[steps.length - 1].step, then.status ?? null, then.resumeAt?.toISOString() ?? null, steps.length],
+    );
+    return rows[0].n === 1;
+  }
+
+  /**
+   * Writes a new run (see {@link plan}) with its first steps done, beside their writes — one statement. False when
+   * the workflow has a run for this event already (the caller must roll back).
+   */
+  async insertWithSteps(
+    executor: SqlExecutor,
+    row: RunRow,
+    dedupeKey: string,
+    steps: readonly StepDone[],
+    then: RunNext = {},
+  ): Promise<boolean> {
+    const rows = await executor.query(
+      `WITH run AS (
+         INSERT INTO workflow_runs (id, workflow, workflow_version, module, record_id, trigger, status, event, causation, depth, dedupe_key,
+                                    attempts, next_step, resume_at, created_at, started_at, finished_at)
+         VALUES ($1, $2, $3, $4, $5, $6, COALESCE($12, 'running'), $7::jsonb, $8::jsonb, $9, $10, 1, $11 + 1, $13::timestamptz,
+                 $14::timestamptz, $14::timestamptz, CASE WHEN $12 = 'completed' THEN clock_timestamp() END)
+         ON CONFLICT (workflow, dedupe_key) DO NOTHING RETURNING id)
+       INSERT INTO workflow_steps (run_id, step, action, status, attempts, result, started_at, finished_at)
+       SELECT run.id, s.step, s.action, 'completed', 1, s.result, s.started_at, s.finished_at FROM run, ${STEPS_FROM_JSON.replace('$2', '$15')}
+       RETURNING step`,
       [
-        step.runId,
-        step.step,
-        step.action,
-        JSON.stringify(step.result ?? null),
-        step.startedAt.toISOString(),
+        row.id,
+        row.workflow,
+        row.workflow_version,
+        row.module,
+        row.record_id,
+        row.trigger,
+        JSON.stringify(row.event),
+        JSON.stringify(row.causation),
+        row.depth,
+        dedupeKey,
+        steps[steps.length - 1].step,
         then.status ?? null,
         then.resumeAt?.toISOString() ?? null,
+        row.started_at?.toISOString() ?? new Date().toISOString(),
+        stepsJson(steps),
       ],
     );
-    return rows.length > 0;
+    return rows.length === steps.length;
   }
 
   /** Records a failed attempt at a step. */

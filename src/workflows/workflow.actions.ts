@@ -75,14 +75,15 @@ export async function resolveRecipients(scope: ActionScope, writer: RecordWriter
   return [...new Set(found.filter((v): v is string => typeof v === 'string' && v.length > 0))];
 }
 
-/** The triggering record as the API shows it, for templates and webhook bodies. */
+/**
+ * The triggering record as the API shows it, for expressions, templates and webhook bodies; locked for the rest of
+ * the step's transaction, so an action updating it reads it no more.
+ */
 export async function loadRecord(writer: RecordWriter, run: RunRow): Promise<Data> {
   if (!run.record_id) throw new AppException('validation', 'no_record', 'This run has no record.');
-  const row = await writer.tx.query<Parameters<typeof toApiRecord>[0]>(
-    `SELECT id, module, number, data, owner_id, created_by, created_at, updated_at, archived_at, version FROM records WHERE id = $1::uuid`,
-    [run.record_id],
-  );
-  if (row[0]) return toApiRecord(row[0]);
+  const module = writer.snapshot.modules.get(run.module);
+  const row = module ? await writer.find(module, run.record_id, true) : undefined;
+  if (row) return toApiRecord(row);
   // Deleted (a delete trigger): the event's copy is all there is.
   return { id: run.record_id, module: run.module, ...((run.event.before as Data) ?? {}) };
 }

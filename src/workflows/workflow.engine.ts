@@ -24,7 +24,7 @@ import {
   type ActionScope,
 } from './workflow.actions';
 import type { CompiledWorkflow } from './workflow.compiler';
-import { WorkflowRunRepository, type NewRun, type RunRow } from './workflow-run.repository';
+import { WorkflowRunRepository, type NewRun, type RunNext, type RunRow, type StepDone } from './workflow-run.repository';
 import { MAX_WORKFLOW_DEPTH, RECORD_SAVED, triggersOn, type RecordSavedEvent, type WorkflowAction } from './workflow.types';
 
 /** Sends a workflow's email through the mail outbox, idempotently per (run, step). */
@@ -282,8 +282,9 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /**
-   * Steps `group` (consecutive, database only) in one transaction, each with its completion; the record is read
-   * once and again only after a step that may have changed it. `attempt` follows the step at hand, for the error.
+   * Steps `group` (consecutive, database only) in one transaction, completed together by one statement at its end
+   * (with the run's row, for a new run); the record is read once, and again only after a step that may have changed
+   * it. `attempt` follows the step at hand, for the error.
    */
   private async databaseSteps(
     snapshot: MetadataSnapshot,
@@ -296,39 +297,39 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnModuleDestroy {
   ): Promise<GroupOutcome> {
     const actions = workflow.definition.actions;
     const mails: string[] = [];
-    let outcome: GroupOutcome = { kind: 'done', finished: false };
-    let wakeAt: Date | undefined;
+    const done: StepDone[] = [];
+    let then: RunNext = {};
     try {
       await this.records.write(ctx, async (writer) => {
-        if (insert && !(await this.runs.insertStarted(writer.tx, run, insert))) throw new StepDoneElsewhere();
         let record: Data | undefined;
         for (const step of group) {
           Object.assign(attempt, { step, action: actions[step].type, startedAt: new Date() });
           record ??= await loadRecord(writer, run);
           const effect = await this.perform({ workflow, run, snapshot, ctx, record }, writer, step, actions[step]);
-          const last = step === actions.length - 1;
-          const then = effect.resumeAt
-            ? { status: 'waiting' as const, resumeAt: effect.resumeAt }
-            : last
-              ? { status: 'completed' as const }
-              : {};
-          if (!(await this.runs.completeStep(writer.tx, { ...attempt, result: effect.result }, then))) throw new StepDoneElsewhere();
+          done.push({ ...attempt, result: effect.result, finishedAt: new Date() });
           if (effect.mailId) mails.push(effect.mailId);
           record = effect.record;
           if (effect.resumeAt) {
-            [outcome, wakeAt] = [{ kind: 'waiting' }, effect.resumeAt];
-            return;
+            then = { status: 'waiting', resumeAt: effect.resumeAt };
+            break;
           }
-          outcome = { kind: 'done', finished: last };
+          if (step === actions.length - 1) then = { status: 'completed' };
         }
+        const written = insert
+          ? await this.runs.insertWithSteps(writer.tx, run, insert, done, then)
+          : await this.runs.completeSteps(writer.tx, run.id, done, then);
+        if (!written) throw new StepDoneElsewhere();
       });
     } catch (error) {
       if (error instanceof StepDoneElsewhere) return { kind: 'elsewhere' };
       throw error;
     }
     for (const id of mails) await this.mailer.dispatch(id);
-    if (wakeAt) this.wake(run.id, wakeAt);
-    return outcome;
+    if (then.status === 'waiting') {
+      this.wake(run.id, then.resumeAt!);
+      return { kind: 'waiting' };
+    }
+    return { kind: 'done', finished: then.status === 'completed' };
   }
 
   /** A webhook step: the body is read in one transaction, the call made outside any, and the step completed after it. */
@@ -360,7 +361,12 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnModuleDestroy {
       allowedHosts: this.config.webhookAllowedHosts,
     });
     const done = await this.records.write(ctx, (writer) =>
-      this.runs.completeStep(writer.tx, { ...attempt, result: { status, deliveryId } }, last ? { status: 'completed' } : {}),
+      this.runs.completeSteps(
+        writer.tx,
+        run.id,
+        [{ ...attempt, result: { status, deliveryId }, finishedAt: new Date() }],
+        last ? { status: 'completed' } : {},
+      ),
     );
     return done ? { kind: 'done', finished: last } : { kind: 'elsewhere' };
   }
