@@ -91,6 +91,8 @@ export type Segment = (typeof SEGMENTS)[number];
 export interface LatencyResult {
   /** What was run, e.g. "closed loop, 10 clients". */
   label: string;
+  /** closed: clients send their next save when the last one answered (not when its run is done); paced: a fixed rate. */
+  mode: 'closed' | 'paced';
   saves: number;
   /** Saves that answered 2xx. */
   ok: number;
@@ -115,6 +117,7 @@ export interface LatencyResult {
 
 export function latencyResult(
   label: string,
+  mode: LatencyResult['mode'],
   run: SaveRun,
   lines: Timeline[],
   extra: Pick<LatencyResult, 'elu' | 'cpuPerSave' | 'systemCpuPerSave' | 'trace'>,
@@ -148,6 +151,7 @@ export function latencyResult(
   const segments = Object.fromEntries(SEGMENTS.map((s) => [s, summarize(values[s])])) as Record<Segment, Summary>;
   return {
     label,
+    mode,
     saves: run.samples.length,
     ok,
     completed,
