@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import PizZip from 'pizzip';
 import type { Response } from 'supertest';
-import { locateChromium } from '../src/documents/chromium.locator';
 import { DocumentTemplateStore } from '../src/documents/document-template.store';
 import { MetadataRegistry } from '../src/metadata/metadata.registry';
 import { readMetadataFiles, validateMetadataSet } from '../src/metadata/metadata-set';
@@ -11,19 +10,11 @@ import { MetadataBootException } from '../src/metadata/metadata.service';
 import { formatProblems } from '../src/metadata/module.validator';
 import { HandlebarsEnvironment } from '../src/templates/handlebars.environment';
 import { TemplateSyntaxException } from '../src/templates/template.exception';
+import { describeWithChromium } from './support/chromium';
+import { binary, pdfText, squash } from './support/documents';
 import { account, createKey, createRecord } from './support/factories';
 import { startTestApp, type TestApp } from './support/test-app';
 
-type Parser = Parameters<ReturnType<TestApp['http']['get']>['parse']>[0];
-/** Reads any response body into a Buffer (supertest only buffers text and JSON by itself). */
-const binary: Parser = (res, done) => {
-  const chunks: Buffer[] = [];
-  res.on('data', (chunk: Buffer) => chunks.push(chunk));
-  res.on('end', () => done(null, Buffer.concat(chunks)));
-};
-
-/** Whitespace of any kind (Intl puts no-break spaces in money; PDF text comes in runs) as one space. */
-const squash = (text: string) => text.replace(/\s+/g, ' ').trim();
 const money = (value: number, lang = 'en', currency = 'SEK') =>
   squash(new Intl.NumberFormat(lang, { style: 'currency', currency }).format(value));
 const plain = (value: number, lang = 'en') =>
@@ -57,33 +48,6 @@ function xlsxCells(xlsx: Buffer): Map<string, string | number> {
     else if (value !== undefined) cells.set(ref, Number(value));
   }
   return cells;
-}
-
-async function pdfText(pdf: Buffer): Promise<string> {
-  const { extractText, getDocumentProxy } = await import('unpdf');
-  const document = await getDocumentProxy(new Uint8Array(pdf));
-  const { text } = await extractText(document, { mergePages: true });
-  return squash(text);
-}
-
-const chromium = locateChromium(process.env.CHROMIUM_PATH);
-
-/**
- * PDF tests run whenever Chromium is there. Without it they are skipped with the reason printed — except under
- * CI=true, where a missing Chromium fails them: .ci/run installs Debian's chromium, so CI never passes by skipping.
- */
-function describeWithChromium(name: string, body: () => void): void {
-  if (chromium.found) return describe(name, body);
-  const reason = `${chromium.reason} Install it (apt-get install chromium) or set CHROMIUM_PATH`;
-  if (process.env.CI === 'true') {
-    return describe(name, () => {
-      it('has Chromium', () => {
-        throw new Error(`${reason}: CI must provide it (.ci/run installs Debian's chromium)`);
-      });
-    });
-  }
-  console.warn(`Skipping "${name}": ${reason} (under CI=true this fails instead)`);
-  describe.skip(name, body);
 }
 
 const SCRIPT_LINE = '<script>alert("x")</script> & Sons';

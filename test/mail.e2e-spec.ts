@@ -1,126 +1,8 @@
-import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
 import { MailService, MAX_MAIL_ATTEMPTS } from '../src/mail/mail.service';
 import { JOB_QUEUE, type JobQueue } from '../src/queue/job-queue';
+import { leaves, parseMime, partOf, PERM_FAIL_DOMAIN, startSmtpServer, TEMP_FAIL_DOMAIN, type TestSmtpServer } from './support/smtp';
 import { startTestApp, type TestApp } from './support/test-app';
 import { eventually } from './support/wait';
-
-/** One message as the SMTP server received it. */
-interface Received {
-  from: string;
-  rcpt: string[];
-  raw: string;
-}
-
-interface TestSmtpServer {
-  url: string;
-  received: Received[];
-  /** RCPT TO addresses the server was offered (accepted or not), in order. */
-  rcptSeen: string[];
-  close(): Promise<void>;
-}
-
-/**
- * A real SMTP server on a random port (no TLS, no auth). Recipients at `temp-fail.example.com` get a 451
- * (try again later), at `perm-fail.example.com` a 550 (refused for good).
- */
-async function startSmtpServer(): Promise<TestSmtpServer> {
-  const received: Received[] = [];
-  const rcptSeen: string[] = [];
-  const server = new SMTPServer({
-    secure: false,
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onRcptTo(address, _session, callback) {
-      rcptSeen.push(address.address);
-      const code = address.address.endsWith('@temp-fail.example.com') ? 451 : address.address.endsWith('@perm-fail.example.com') ? 550 : 0;
-      if (code === 0) return callback();
-      const error = Object.assign(new Error(code === 451 ? 'Mailbox busy, try later' : 'No such user here'), { responseCode: code });
-      callback(error);
-    },
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('end', () => {
-        received.push({
-          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-          rcpt: session.envelope.rcptTo.map((r) => r.address),
-          raw: Buffer.concat(chunks).toString('utf8'),
-        });
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.server.address() as AddressInfo;
-  return { url: `smtp://127.0.0.1:${port}`, received, rcptSeen, close: () => new Promise((resolve) => server.close(() => resolve())) };
-}
-
-// --- A small RFC 822 / MIME reader (mailparser is not a dependency): enough for nodemailer's output. ---
-
-interface MimePart {
-  headers: Record<string, string>;
-  body: string;
-  parts: MimePart[];
-}
-
-function decodeWords(value: string): string {
-  return value
-    .replace(/(=\?[^?]+\?[BbQq]\?[^?]*\?=)\s+(?==\?)/g, '$1')
-    .replace(/=\?([^?]+)\?([BbQq])\?([^?]*)\?=/g, (_m, _charset: string, encoding: string, text: string) =>
-      encoding.toUpperCase() === 'B' ? Buffer.from(text, 'base64').toString('utf8') : decodeQuotedPrintable(text.replace(/_/g, ' ')),
-    );
-}
-
-function decodeQuotedPrintable(text: string): string {
-  const bytes: number[] = [];
-  const input = text.replace(/=\r?\n/g, '');
-  for (let i = 0; i < input.length; i++) {
-    if (input[i] === '=' && /^[0-9A-F]{2}$/i.test(input.slice(i + 1, i + 3))) {
-      bytes.push(parseInt(input.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else {
-      bytes.push(...Buffer.from(input[i], 'utf8'));
-    }
-  }
-  return Buffer.from(bytes).toString('utf8');
-}
-
-function parseMime(raw: string): MimePart {
-  const split = raw.indexOf('\r\n\r\n');
-  const head = split < 0 ? raw : raw.slice(0, split);
-  const body = split < 0 ? '' : raw.slice(split + 4);
-  const headers: Record<string, string> = {};
-  for (const line of head.replace(/\r\n[ \t]+/g, ' ').split('\r\n')) {
-    const colon = line.indexOf(':');
-    if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = decodeWords(line.slice(colon + 1).trim());
-  }
-  const boundary = /boundary="?([^";]+)"?/i.exec(headers['content-type'] ?? '')?.[1];
-  if (boundary) {
-    const parts = body
-      .split(`--${boundary}`)
-      .slice(1)
-      .filter((part) => !part.startsWith('--'))
-      .map((part) => parseMime(part.replace(/^\r\n/, '')));
-    return { headers, body: '', parts };
-  }
-  const encoding = (headers['content-transfer-encoding'] ?? '7bit').toLowerCase();
-  const decoded =
-    encoding === 'quoted-printable'
-      ? decodeQuotedPrintable(body)
-      : encoding === 'base64'
-        ? Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8')
-        : body;
-  return { headers, body: decoded, parts: [] };
-}
-
-/** Every leaf part, depth first. */
-const leaves = (part: MimePart): MimePart[] => (part.parts.length === 0 ? [part] : part.parts.flatMap(leaves));
-const partOf = (mail: MimePart, type: string) => leaves(mail).find((p) => (p.headers['content-type'] ?? '').startsWith(type));
 
 const NBSP = '\u00a0';
 
@@ -180,18 +62,18 @@ describe('mail', () => {
       expect(parsed.headers.from).toBe('CRM <crm@example.com>');
       expect(parsed.headers['message-id']).toBe(`<${queued.id}@example.com>`);
 
-      const html = partOf(parsed, 'text/html')!.body;
+      const html = partOf(parsed, 'text/html')!.content.toString('utf8');
       expect(html).toContain('Deal &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;');
       expect(html).not.toContain('<script');
       expect(html).toContain('{{constructor.constructor &quot;return process&quot;}}');
       expect(html).toContain(`1${NBSP}234,50${NBSP}kr`);
       expect(html).toContain('Hej Åsa,');
-      const text = partOf(parsed, 'text/plain')!.body;
+      const text = partOf(parsed, 'text/plain')!.content.toString('utf8');
       expect(text).toContain('Hej Åsa,');
       expect(text).toContain(`Belopp\t1${NBSP}234,50${NBSP}kr`);
       expect(text).toContain('Deal <script>alert("x")</script>');
       const attachment = leaves(parsed).find((p) => (p.headers['content-disposition'] ?? '').includes('note.txt'));
-      expect(attachment?.body).toBe('Attached note');
+      expect(attachment?.content.toString('utf8')).toBe('Attached note');
 
       const stored = await eventually(
         () => detail(queued.id),
@@ -281,7 +163,7 @@ describe('mail', () => {
 
     it('retries a message the server refuses for now, then marks it failed with the last error', async () => {
       const queued = await mail.queue({
-        to: ['busy@temp-fail.example.com'],
+        to: [`busy@${TEMP_FAIL_DOMAIN}`],
         template: 'welcome',
         data: { product: 'metacrm', user: { name: 'B' } },
       });
@@ -293,7 +175,7 @@ describe('mail', () => {
       expect(failed.attempts).toBe(MAX_MAIL_ATTEMPTS);
       expect(failed.lastError).toContain('451');
       expect(failed.sentAt).toBeNull();
-      expect(smtp.rcptSeen.filter((a) => a === 'busy@temp-fail.example.com')).toHaveLength(MAX_MAIL_ATTEMPTS);
+      expect(smtp.rcptSeen.filter((a) => a === `busy@${TEMP_FAIL_DOMAIN}`)).toHaveLength(MAX_MAIL_ATTEMPTS);
       expect(receivedFor(queued.id)).toHaveLength(0);
 
       const listed = await t.http.get('/api/v1/admin/mail?status=failed').set('Authorization', t.auth);
@@ -306,7 +188,7 @@ describe('mail', () => {
 
     it('does not retry a message the server refuses for good', async () => {
       const queued = await mail.queue({
-        to: ['nobody@perm-fail.example.com'],
+        to: [`nobody@${PERM_FAIL_DOMAIN}`],
         template: 'welcome',
         data: { product: 'metacrm', user: { name: 'N' } },
       });

@@ -1,23 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { startTestApp, type TestApp } from './support/test-app';
+import { describeTwoProcesses } from './support/test-app';
 
-// Two engine processes share one database only on PostgreSQL (PGlite serves one process).
-const onPostgres = process.env.DATABASE_URL ? describe : describe.skip;
-
-onPostgres('metadata published by one process', () => {
-  let a: TestApp;
-  let b: TestApp;
-  beforeAll(async () => {
-    const databaseSchema = `t_${randomBytes(6).toString('hex')}`;
-    a = await startTestApp({ databaseSchema }, { keepSchema: true });
-    b = await startTestApp({ databaseSchema });
-  });
-  afterAll(async () => {
-    await a.close();
-    await b.close();
-  });
-
+describeTwoProcesses('metadata published by one process', (apps) => {
   it('takes effect in the other processes too (LISTEN/NOTIFY)', async () => {
+    const { a, b } = apps;
     const body = { name: 'depots', label: { en: 'Depot' }, fields: { name: { type: 'text', required: true } } };
     expect((await a.http.put('/api/v1/admin/metadata/modules/depots').set('Authorization', a.auth).send(body)).status).toBe(201);
     let status = 0;

@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import PizZip from 'pizzip';
 import type { Response } from 'supertest';
+import { binary } from './support/documents';
 import { createRecord } from './support/factories';
-import { startTestApp, type TestApp } from './support/test-app';
+import { describeTwoProcesses, startTestApp, type TestApp } from './support/test-app';
 import { eventually } from './support/wait';
 
 const ROOT = join(__dirname, '..');
@@ -164,13 +165,7 @@ describe('templates as metadata (admin API)', () => {
         account: acme.id,
         lines: [{ description: 'Nails', quantity: 2, price: 5 }],
       });
-      const docx = await get(`/api/v1/invoices/${inv.id}/documents/invoice-copy?format=docx`)
-        .buffer(true)
-        .parse((res, done) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => done(null, Buffer.concat(chunks)));
-        });
+      const docx = await get(`/api/v1/invoices/${inv.id}/documents/invoice-copy?format=docx`).buffer(true).parse(binary);
       expect(docx.status).toBe(200);
       expect(docx.headers['content-disposition']).toMatch(/^attachment; filename="invoice-copy-INV-\d+\.docx"$/);
       const xml = new PizZip(docx.body as Buffer).file('word/document.xml')!.asText();
@@ -415,23 +410,9 @@ describe('template files at start', () => {
   });
 });
 
-// Two engine processes share one database only on PostgreSQL (PGlite serves one process).
-const onPostgres = process.env.DATABASE_URL ? describe : describe.skip;
-
-onPostgres('a template published by one process', () => {
-  let a: TestApp;
-  let b: TestApp;
-  beforeAll(async () => {
-    const databaseSchema = `t_${randomBytes(6).toString('hex')}`;
-    a = await startTestApp({ databaseSchema }, { keepSchema: true });
-    b = await startTestApp({ databaseSchema });
-  });
-  afterAll(async () => {
-    await a.close();
-    await b.close();
-  });
-
+describeTwoProcesses('a template published by one process', (apps) => {
   it('renders in the other processes too (LISTEN/NOTIFY)', async () => {
+    const { a, b } = apps;
     const acme = await createRecord(b, 'accounts', { name: 'Acme', type: 'customer' });
     const put = await a.http.put(`${DOCUMENTS}/account-sheet`).set('Authorization', a.auth).send({ source: SHEET_V1 });
     expect(put.status).toBe(201);

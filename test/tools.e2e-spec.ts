@@ -4,19 +4,12 @@ import { JOB_QUEUE, type JobQueue } from '../src/queue/job-queue';
 import { RecordService } from '../src/records/record.service';
 import { ToolService } from '../src/tools/tool.service';
 import { describeWithChromium } from './support/chromium';
+import { binary, pdfText, squash } from './support/documents';
 import { account, createRecord } from './support/factories';
 import { leaves, parseMime, partOf, startSmtpServer, type MimePart, type TestSmtpServer } from './support/smtp';
 import { startTestApp, type TestApp } from './support/test-app';
 import { eventually } from './support/wait';
 
-type Parser = Parameters<ReturnType<TestApp['http']['post']>['parse']>[0];
-/** Reads any response body into a Buffer (supertest only buffers text and JSON by itself). */
-const binary: Parser = (res, done) => {
-  const chunks: Buffer[] = [];
-  res.on('data', (chunk: Buffer) => chunks.push(chunk));
-  res.on('end', () => done(null, Buffer.concat(chunks)));
-};
-const squash = (text: string) => text.replace(/\s+/g, ' ').trim();
 const money = (value: number) => squash(new Intl.NumberFormat('en', { style: 'currency', currency: 'SEK' }).format(value));
 const DOCX_TYPE = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
 const docxText = (docx: Buffer) =>
@@ -26,12 +19,6 @@ const docxText = (docx: Buffer) =>
       .asText()
       .replace(/<[^>]+>/g, ' '),
   );
-
-async function pdfText(pdf: Buffer): Promise<string> {
-  const { extractText, getDocumentProxy } = await import('unpdf');
-  const { text } = await extractText(await getDocumentProxy(new Uint8Array(pdf)), { mergePages: true });
-  return squash(text);
-}
 
 /** A sendEmail tool like the shipped one, but attaching the DOCX (no Chromium needed) and sending to `$params.to`. */
 const SEND_DOCX = {

@@ -13,7 +13,7 @@ import { type ModuleNaming, RECORDS_BASE_PATH } from './openapi-record-paths';
  */
 
 /** `values`, checked at compile time to hold every member of the union `T`. */
-function everyOf<T extends string>() {
+export function everyOf<T extends string>() {
   return <const A extends readonly T[]>(values: A & ([Exclude<T, A[number]>] extends [never] ? unknown : never)): string[] => [...values];
 }
 
@@ -219,7 +219,13 @@ export function backgroundSchemas(): Record<string, OpenAPIV3_1.SchemaObject> {
         workflow: { type: 'string' },
         module: { type: 'string' },
         recordId: { type: ['string', 'null'], format: 'uuid' },
-        trigger: { type: 'string', description: '`create`, `update`, `delete` or `schedule`.' },
+        trigger: {
+          type: 'string',
+          description: [
+            'What started the run: the save, `create`, `update` or `delete` (a `save` workflow records which of the two it was);',
+            "`schedule`, a tick of a schedule workflow; or `manual`, a tool's `runWorkflow`.",
+          ].join(' '),
+        },
         status: {
           type: 'string',
           enum: RUN_STATUSES,

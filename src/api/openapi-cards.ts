@@ -244,11 +244,8 @@ export function cardSchemas(): Record<string, OpenAPIV3_1.SchemaObject> {
           type: 'string',
           format: 'uri-reference',
           description: [
-            'POST `{ "params": {...} }` here to run the tool on the record. The answer is `200 { "data": { "tool", "created", "updated",',
-            '"mail": [{ "id", "status", "to", "cc", "attachments" }], "runs": [{ "id", "workflow", "status" }] } }` — what it created and',
-            'changed, the messages it queued and the workflow runs it started — except for a tool whose action is `generateDocument`, which',
-            'answers with the document itself (its content type; `Content-Disposition` inline for HTML and PDF, attachment for DOCX and',
-            'XLSX, with the file name). Problems: 404 unknown tool or template, 409 `tool_not_available`, 422 bad `params.<name>`.',
+            'POST `{ "params": {...} }` here to run the tool on the record (the module\'s `run<Module>Tool` operation): the answer is',
+            'a `ToolResult`, or the document itself for a tool whose action is `generateDocument`.',
           ].join(' '),
         },
       },

@@ -111,6 +111,18 @@ const ERROR_RESPONSES = {
     'No such record, or no document template of that name for this module in this format (`document_template_not_found`; `known` lists the ones there are).',
   ],
   RenderFailed: [422, 'The template could not be rendered with this record (`template_render_failed`, e.g. a value a helper cannot read).'],
+  ToolNotFound: [
+    404,
+    'No such record; or the module has no tool of that name (`unknown_tool`, naming the ones it has); or a template or workflow the tool names is gone (`tool_template_not_found`, `unknown_workflow`; `errors[0].field` points into the tool, e.g. `action.template`).',
+  ],
+  ToolNotAvailable: [
+    409,
+    'The tool is not offered for the record in its current state: its `visibleWhen` does not hold (`tool_not_available`).',
+  ],
+  ToolFailed: [
+    422,
+    'Nothing was done: a parameter is invalid (`record_invalid`, `errors` naming each `params.<name>`), a `sendEmail` tool found no recipient (`no_recipient`), a record the tool writes failed validation, rules or formulas (`record_invalid`, `formula_failed`), an expression of the tool hit its limits (`expression_limit`), or a template could not be rendered with the record (`template_render_failed`).',
+  ],
   PdfUnavailable: [
     503,
     'PDF needs headless Chromium: none is installed or configured (`pdf_unavailable`, saying how to enable it), or it failed to print (`pdf_failed`).',

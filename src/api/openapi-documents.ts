@@ -21,7 +21,25 @@ export interface DocumentTemplateSummary {
   formats: readonly DocumentFormatName[];
 }
 
-const FORMATS = Object.keys(DOCUMENT_CONTENT_TYPES) as DocumentFormatName[];
+export const DOCUMENT_FORMATS = Object.keys(DOCUMENT_CONTENT_TYPES) as DocumentFormatName[];
+
+/** The `Content-Disposition` of a document answer (here, and of a generateDocument tool). */
+export function contentDispositionHeader(): OpenAPIV3_1.HeaderObject {
+  return {
+    description: '`inline` (HTML, PDF) or `attachment` (DOCX, XLSX), with the file name, e.g. `invoice-INV-00001.pdf`.',
+    schema: asParameterSchema({ type: 'string' }),
+  };
+}
+
+/** The content of a document answer in these formats, by content type. */
+export function documentContent(formats: readonly DocumentFormatName[]): Record<string, OpenAPIV3_1.MediaTypeObject> {
+  return Object.fromEntries(
+    formats.map((format) => [
+      DOCUMENT_CONTENT_TYPES[format],
+      { schema: jsonSchema(format === 'html' ? { type: 'string' } : { type: 'string', contentMediaType: DOCUMENT_CONTENT_TYPES[format] }) },
+    ]),
+  );
+}
 
 /**
  * `GET /api/v1/<module>/{id}/documents/{template}`: a record printed through a document template. With `templates`
@@ -36,7 +54,7 @@ export function documentPaths(
 ): Paths {
   const label = labelOf(module.label, module.name);
   const known = templates && templates.length > 0 ? [...templates].sort((a, b) => (a.name < b.name ? -1 : 1)) : undefined;
-  const formats = known ? FORMATS.filter((f) => known.some((t) => t.formats.includes(f))) : FORMATS;
+  const formats = known ? DOCUMENT_FORMATS.filter((f) => known.some((t) => t.formats.includes(f))) : DOCUMENT_FORMATS;
   const templateParameter: OpenAPIV3_1.ParameterObject = {
     name: 'template',
     in: 'path',
@@ -48,13 +66,6 @@ export function documentPaths(
       known ? { type: 'string', enum: known.map((t) => t.name) } : { type: 'string', pattern: TEMPLATE_NAME.source },
     ),
   };
-  const content: Record<string, OpenAPIV3_1.MediaTypeObject> = Object.fromEntries(
-    formats.map((format) => [
-      DOCUMENT_CONTENT_TYPES[format],
-      { schema: jsonSchema(format === 'html' ? { type: 'string' } : { type: 'string', contentMediaType: DOCUMENT_CONTENT_TYPES[format] }) },
-    ]),
-  );
-
   return {
     [`${RECORDS_BASE_PATH}/${module.name}/{id}/documents/{template}`]: {
       parameters: [parameterRef('RecordId'), templateParameter],
@@ -71,13 +82,8 @@ export function documentPaths(
         responses: {
           '200': {
             description: 'The document, in the requested format.',
-            headers: {
-              'Content-Disposition': {
-                description: '`inline` (HTML, PDF) or `attachment` (DOCX, XLSX), with the file name, e.g. `invoice-INV-00001.pdf`.',
-                schema: asParameterSchema({ type: 'string' }),
-              },
-            },
-            content,
+            headers: { 'Content-Disposition': contentDispositionHeader() },
+            content: documentContent(formats),
           },
           ...errorResponses('BadRequest', 'Unauthorized', 'Forbidden', 'DocumentNotFound', 'RenderFailed', 'PdfUnavailable'),
         },
@@ -94,7 +100,7 @@ export function documentParameters(): Record<string, OpenAPIV3_1.ParameterObject
       in: 'query',
       description:
         'What to render: `html`, `pdf` (printed by headless Chromium; 503 without it), `docx` or `xlsx` (only templates with that tag template).',
-      schema: asParameterSchema({ type: 'string', enum: FORMATS, default: 'html' }),
+      schema: asParameterSchema({ type: 'string', enum: DOCUMENT_FORMATS, default: 'html' }),
     },
     DocumentLang: {
       name: 'lang',

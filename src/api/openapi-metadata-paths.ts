@@ -2,6 +2,8 @@ import type { OpenAPIV3_1 } from 'openapi-types';
 import type { MetadataKind } from '../metadata/metadata-set';
 import { NAME_PATTERN } from '../metadata/metadata.types';
 import { TEMPLATE_NAME } from '../templates/template-files';
+import type { ToolAction } from '../tools/tool.types';
+import { everyOf } from './openapi-background';
 import {
   asParameterSchema,
   dataEnvelope,
@@ -24,7 +26,9 @@ import {
 export const METADATA_BASE_PATH = '/api/v1/admin/metadata';
 
 /** Workflows and tools are named on their own (the file name); layouts and rules by their module. */
-const ITEM_NAME_PATTERN = '^[a-z][a-z0-9_]{0,62}$';
+export const ITEM_NAME_PATTERN = '^[a-z][a-z0-9_]{0,62}$';
+
+const TOOL_ACTION_TYPES = everyOf<ToolAction['type']>()(['createRecord', 'updateRecord', 'generateDocument', 'sendEmail', 'runWorkflow']);
 
 interface KindDocs {
   /** The URL segment, as in `METADATA_KINDS` (a spec checks they agree). */
@@ -312,7 +316,7 @@ export function metadataSchemas(): Record<string, OpenAPIV3_1.SchemaObject> {
         actions: {
           type: 'array',
           description:
-            'Run in order: `updateFields`, `createRecord`, `updateLinkedRecord`, `updateRelatedRecords`, `sendEmail`, `webhook`, `delay`.',
+            'Run in order: `updateFields`, `createRecord`, `updateLinkedRecord`, `updateRelatedRecords`, `sendEmail`, `webhook`, `delay`, `runTool`.',
           items: { type: 'object', required: ['type'], properties: { type: { type: 'string' } } },
         },
       },
@@ -332,7 +336,7 @@ export function metadataSchemas(): Record<string, OpenAPIV3_1.SchemaObject> {
         action: {
           type: 'object',
           required: ['type'],
-          properties: { type: { type: 'string', enum: ['createRecord', 'updateRecord'] } },
+          properties: { type: { type: 'string', enum: TOOL_ACTION_TYPES } },
         },
       },
     },

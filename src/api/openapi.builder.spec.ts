@@ -5,10 +5,13 @@ import type { OpenAPIV3_1 } from 'openapi-types';
 import type { CardView } from '../cards/card.types';
 import type { JobView } from '../jobs/job.repository';
 import type { MailDetail } from '../mail/mail.repository';
-import { METADATA_KINDS } from '../metadata/metadata-set';
+import { findProjectRoot } from '../metadata/metadata-files';
+import { METADATA_KINDS, readMetadataFiles, validateMetadataSet } from '../metadata/metadata-set';
 import type { MetadataVersionView } from '../metadata/metadata.service';
 import type { ModuleDefinition } from '../metadata/metadata.types';
 import { FIELD_TYPES } from '../metadata/metadata.types';
+import type { ToolResult } from '../tools/tool.service';
+import type { ToolDefinition } from '../tools/tool.types';
 import { METADATA_KIND_DOCS } from './openapi-metadata-paths';
 import { buildOpenApiDocument } from './openapi.builder';
 
@@ -457,6 +460,149 @@ describe('buildOpenApiDocument', () => {
     expect(doc.paths!['/api/v1/sales_orders/{id}/documents/{template}']).toBeDefined();
   });
 
+  it('documents the tools endpoint of every module, with the shipped invoices tools', async () => {
+    const { sources, problems } = await readMetadataFiles(findProjectRoot());
+    const shipped = await validateMetadataSet(sources);
+    expect([...problems, ...shipped.problems]).toEqual([]);
+    const tools = new Map<string, ToolDefinition[]>();
+    for (const tool of shipped.tools) tools.set(tool.module, [...(tools.get(tool.module) ?? []), tool]);
+    const withTools = buildOpenApiDocument(shipped.modules, { metadataVersion: '3', tools });
+    await expect(swaggerValidate(withTools)).resolves.toBeUndefined();
+    const parameter = (item: OpenAPIV3_1.PathItemObject, name: string) =>
+      item.parameters!.find((p) => 'name' in p && p.name === name) as OpenAPIV3_1.ParameterObject;
+
+    const invoices = withTools.paths!['/api/v1/invoices/{id}/tools/{tool}']!;
+    const run = invoices.post!;
+    expect(run.operationId).toBe('runInvoicesTool');
+    expect(run.tags).toEqual(['Invoices']);
+    expect(invoices.parameters![0]).toEqual({ $ref: '#/components/parameters/RecordId' });
+    const toolParameter = parameter(invoices, 'tool');
+    expect(toolParameter).toMatchObject({
+      in: 'path',
+      required: true,
+      schema: { type: 'string', enum: ['credit_invoice', 'print_invoice', 'send_invoice'] },
+    });
+    expect(toolParameter.description).toContain(
+      '`credit_invoice` — Create credit invoice (createRecord: creates a record of `invoices` and updates this one)',
+    );
+    expect(toolParameter.description).toContain(
+      '`print_invoice` — Print invoice (generateDocument: answers with the `invoice` document as pdf)',
+    );
+    expect(toolParameter.description).toContain(
+      '`send_invoice` — Send invoice by email (sendEmail: queues the `invoice` email with `invoice` pdf attached)',
+    );
+
+    // The body: `params` as the server validates them, per tool.
+    const body = run.requestBody as OpenAPIV3_1.RequestBodyObject;
+    expect(body.required).toBe(false);
+    expect(body.description).toContain('`credit_invoice`: `reason` (text)');
+    expect(body.description).toContain('`print_invoice`: none');
+    const bodySchema = body.content['application/json'].schema as OpenAPIV3_1.SchemaObject;
+    const branches = (bodySchema.properties!.params as OpenAPIV3_1.SchemaObject).anyOf as OpenAPIV3_1.SchemaObject[];
+    expect(branches.map((b) => b.title)).toEqual(['credit_invoice', 'print_invoice', 'send_invoice']);
+    expect(branches[2].properties!.to).toMatchObject({
+      title: 'To',
+      format: 'email',
+      description: expect.stringContaining("invoice's contact"),
+    });
+    const ajv = new Ajv2020({ strict: true, allErrors: true });
+    addFormats(ajv);
+    const validBody = ajv.compile(bodySchema);
+    expect(validBody({})).toBe(true);
+    expect(validBody({ params: { reason: 'Damaged goods' } })).toBe(true);
+    expect(validBody({ params: { to: 'eva.ek@example.com', message: 'Thank you!' } })).toBe(true);
+    expect(validBody({ params: { to: 'not-an-address' } })).toBe(false);
+    expect(validBody({ params: { reason: 'x'.repeat(201) } })).toBe(false);
+    expect(validBody({ params: { colour: 'red' } })).toBe(false);
+
+    // The answer: what the tool did as JSON, or the PDF print_invoice makes, with its file name.
+    const ok = run.responses!['200'] as OpenAPIV3_1.ResponseObject;
+    expect(Object.keys(ok.content!)).toEqual(['application/json', 'application/pdf']);
+    expect(ok.content!['application/json'].schema).toEqual({
+      type: 'object',
+      required: ['data'],
+      properties: { data: { $ref: '#/components/schemas/ToolResult' } },
+    });
+    expect(ok.content!['application/pdf'].schema).toEqual({ type: 'string', contentMediaType: 'application/pdf' });
+    expect(ok.headers).toHaveProperty('Content-Disposition');
+    expect(run.responses).toEqual({
+      '200': ok,
+      '400': { $ref: '#/components/responses/BadRequest' },
+      '401': { $ref: '#/components/responses/Unauthorized' },
+      '403': { $ref: '#/components/responses/Forbidden' },
+      '404': { $ref: '#/components/responses/ToolNotFound' },
+      '409': { $ref: '#/components/responses/ToolNotAvailable' },
+      '413': { $ref: '#/components/responses/PayloadTooLarge' },
+      '415': { $ref: '#/components/responses/UnsupportedMediaType' },
+      '422': { $ref: '#/components/responses/ToolFailed' },
+      '503': { $ref: '#/components/responses/PdfUnavailable' },
+    });
+    const responses = withTools.components!.responses!;
+    expect((responses.ToolNotAvailable as OpenAPIV3_1.ResponseObject).description).toContain('tool_not_available');
+    expect((responses.ToolNotFound as OpenAPIV3_1.ResponseObject).description).toContain('unknown_tool');
+    expect((responses.ToolFailed as OpenAPIV3_1.ResponseObject).description).toContain('params.<name>');
+
+    const check = componentValidator(withTools);
+    const record = {
+      id: RECORD_ID,
+      number: 'INV-00002',
+      module: 'invoices',
+      version: 1,
+      owner: null,
+      createdBy: 'key',
+      createdAt: '2025-01-01T00:00:00.000Z',
+      updatedAt: '2025-01-01T00:00:00.000Z',
+      archivedAt: null,
+      subject: 'Credit: Timber',
+    };
+    const result: ToolResult = {
+      tool: 'send_invoice',
+      created: [record],
+      updated: [{ ...record, number: 'INV-00001', version: 2, status: 'credited' }],
+      mail: [{ id: RECORD_ID, status: 'queued', to: ['eva.ek@example.com'], cc: [], attachments: ['invoice-INV-00001.pdf'] }],
+      runs: [
+        { id: RECORD_ID, workflow: 'review_invoice', status: 'queued' },
+        { id: RECORD_ID, workflow: 'review_invoice', status: 'stopped', error: 'Stopped: …' },
+      ],
+    };
+    expect(check({ $ref: '#/components/schemas/ToolResult' }, result)).toEqual([]);
+    expect(undocumented(withTools, 'ToolResult', result)).toEqual([]);
+    expect(undocumented(withTools, 'ToolMail', result.mail[0])).toEqual([]);
+    expect(undocumented(withTools, 'ToolRun', result.runs[1])).toEqual([]);
+    expect(check({ $ref: '#/components/schemas/ToolResult' }, { ...result, runs: [{ ...result.runs[0], status: 'running' }] })).not.toEqual(
+      [],
+    );
+
+    // A module without tools (yet) still has the endpoint, for any tool name and any answer; so does every module when
+    // the builder is not told the tools.
+    const accountsTools = withTools.paths!['/api/v1/accounts/{id}/tools/{tool}']!;
+    expect(parameter(accountsTools, 'tool').schema).toEqual({ type: 'string', pattern: '^[a-z][a-z0-9_]{0,62}$' });
+    expect(Object.keys((accountsTools.post!.responses!['200'] as OpenAPIV3_1.ResponseObject).content!)).toHaveLength(5);
+    expect(doc.paths!['/api/v1/sales_orders/{id}/tools/{tool}']!.post!.operationId).toBe('runSalesOrdersTool');
+
+    // Tools that only write, and are always offered: JSON only, no 409, no 503.
+    const confirm: ToolDefinition = {
+      name: 'confirm',
+      module: 'sales_orders',
+      label: { en: 'Confirm' },
+      parameters: { note: { type: 'text', required: true } },
+      action: { type: 'updateRecord', values: { status: "'confirmed'" } },
+    };
+    const writesOnly = buildOpenApiDocument([salesOrders(), accounts()], {
+      metadataVersion: '1',
+      tools: new Map([['sales_orders', [confirm]]]),
+    });
+    await expect(swaggerValidate(writesOnly)).resolves.toBeUndefined();
+    const confirmRun = writesOnly.paths!['/api/v1/sales_orders/{id}/tools/{tool}']!.post!;
+    const confirmOk = confirmRun.responses!['200'] as OpenAPIV3_1.ResponseObject;
+    expect(Object.keys(confirmOk.content!)).toEqual(['application/json']);
+    expect(confirmOk.headers).toBeUndefined();
+    expect(Object.keys(confirmRun.responses!)).toEqual(['200', '400', '401', '403', '404', '413', '415', '422']);
+    const confirmBody = ajv.compile((confirmRun.requestBody as OpenAPIV3_1.RequestBodyObject).content['application/json'].schema as object);
+    expect(confirmBody({ params: { note: 'ok' } })).toBe(true);
+    expect(confirmBody({ params: {} })).toBe(false);
+  }, 20_000);
+
   it('documents jobs, workflow runs and mail for admins', () => {
     const paths = doc.paths!;
     expect(paths['/api/v1/admin/jobs']!.get!.operationId).toBe('adminListJobs');
@@ -538,6 +684,8 @@ describe('buildOpenApiDocument', () => {
     };
     expect(check({ $ref: '#/components/schemas/WorkflowRun' }, run)).toEqual([]);
     expect(check({ $ref: '#/components/schemas/WorkflowRun' }, { ...run, status: 'lost' })).not.toEqual([]);
+    expect(check({ $ref: '#/components/schemas/WorkflowRun' }, { ...run, trigger: 'manual' })).toEqual([]);
+    expect((schemaOf(doc, 'WorkflowRun').properties!.trigger as OpenAPIV3_1.SchemaObject).description).toMatch(/`schedule`.*`manual`/);
   });
 
   it('tags every operation with a declared tag; its schemas compile with ajv strict and none is named like a module one', () => {

@@ -1,6 +1,7 @@
 import type { OpenAPIV3_1 } from 'openapi-types';
 import type { ModuleDefinition } from '../metadata/metadata.types';
 import { buildRecordSchema, labelOf } from '../records/record-schema.builder';
+import type { ToolDefinition } from '../tools/tool.types';
 import { ADMIN_TAGS, adminPaths } from './openapi-admin-paths';
 import { backgroundSchemas, recordWorkflowRunsPaths } from './openapi-background';
 import { cardParameters, cardPaths, cardSchemas } from './openapi-cards';
@@ -8,6 +9,7 @@ import { asSchema, type Paths, sharedComponents } from './openapi-components';
 import { documentParameters, documentPaths, type DocumentTemplateSummary } from './openapi-documents';
 import { metadataSchemas } from './openapi-metadata-paths';
 import { type ModuleNaming, pascalCase, recordPaths } from './openapi-record-paths';
+import { toolPaths, toolSchemas } from './openapi-tools';
 
 export interface OpenApiDocumentOptions {
   /** The metadata version the document describes; becomes `info.version`, so a publish changes the document. */
@@ -16,17 +18,19 @@ export interface OpenApiDocumentOptions {
   serverUrl?: string;
   /** The active document templates by module: the documents endpoint lists their names. Omitted, any name is documented. */
   documentTemplates?: ReadonlyMap<string, readonly DocumentTemplateSummary[]>;
+  /** The active tools by module: the tools endpoint lists their names, parameters and answers. Omitted, any name is documented. */
+  tools?: ReadonlyMap<string, readonly ToolDefinition[]>;
 }
 
 /**
  * Builds the OpenAPI 3.1 document of the REST API from module metadata: per module the
  * `<Pascal>Record`, `<Pascal>Create` and `<Pascal>Update` schemas and the concrete record, card,
- * document and workflow-run paths, plus the admin (metadata of every kind, workflow runs, jobs, mail, API keys)
+ * document, tool and workflow-run paths, plus the admin (metadata of every kind, workflow runs, jobs, mail, API keys)
  * and health paths. Pure: same metadata, same document.
  */
 export function buildOpenApiDocument(modules: ModuleDefinition[], options: OpenApiDocumentOptions): OpenAPIV3_1.Document {
   const components = sharedComponents();
-  const schemas = { ...components.schemas, ...metadataSchemas(), ...cardSchemas(), ...backgroundSchemas() };
+  const schemas = { ...components.schemas, ...metadataSchemas(), ...cardSchemas(), ...toolSchemas(), ...backgroundSchemas() };
   components.schemas = schemas;
   components.parameters = { ...components.parameters, ...cardParameters(), ...documentParameters() };
   const paths: Paths = {};
@@ -49,6 +53,7 @@ export function buildOpenApiDocument(modules: ModuleDefinition[], options: OpenA
       recordPaths(module, naming),
       cardPaths(module, naming),
       documentPaths(module, naming, options.documentTemplates ? (options.documentTemplates.get(module.name) ?? []) : undefined),
+      toolPaths(module, naming, options.tools ? (options.tools.get(module.name) ?? []) : undefined),
       recordWorkflowRunsPaths(module, naming),
     );
   }

@@ -8,7 +8,7 @@ import { buildOpenApiDocument } from './openapi.builder';
 
 export const DOCS_ASSETS_PATH = '/api/docs/assets';
 
-/** The OpenAPI document generated from the active metadata (modules and document templates), rebuilt once per metadata version. */
+/** The OpenAPI document generated from the active metadata (modules, document templates, tools), rebuilt once per metadata version. */
 @Controller('api')
 export class OpenApiController {
   private cached?: { version: number; document: OpenAPIV3_1.Document };
@@ -27,9 +27,10 @@ export class OpenApiController {
         if (template.binaries.xlsx) formats.push('xlsx');
         documentTemplates.set(template.module, [...(documentTemplates.get(template.module) ?? []), { name: template.name, formats }]);
       }
+      const tools = new Map([...snapshot.tools].map(([module, byName]) => [module, [...byName.values()].map((tool) => tool.definition)]));
       this.cached = {
         version: snapshot.version,
-        document: buildOpenApiDocument(modules, { metadataVersion: String(snapshot.version), documentTemplates }),
+        document: buildOpenApiDocument(modules, { metadataVersion: String(snapshot.version), documentTemplates, tools }),
       };
     }
     return this.cached.document;

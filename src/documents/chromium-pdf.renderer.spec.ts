@@ -4,32 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { describeWithChromium } from '../../test/support/chromium';
+import { pdfText } from '../../test/support/documents';
 import { locateChromium } from './chromium.locator';
 import { ChromiumPdfRenderer } from './chromium-pdf.renderer';
 import { PdfFailedException, PdfUnavailableException } from './document.exception';
-
-async function pdfText(pdf: Buffer): Promise<string> {
-  const { extractText, getDocumentProxy } = await import('unpdf');
-  const { text } = await extractText(await getDocumentProxy(new Uint8Array(pdf)), { mergePages: true });
-  return text.trim();
-}
-
-const chromium = locateChromium(process.env.CHROMIUM_PATH);
-
-/** Like the e2e tests: run with Chromium, skip with the reason without it, fail without it under CI=true. */
-function describeWithChromium(name: string, body: () => void): void {
-  if (chromium.found) return describe(name, body);
-  const reason = `${chromium.reason} Install it (apt-get install chromium) or set CHROMIUM_PATH`;
-  if (process.env.CI === 'true') {
-    return describe(name, () => {
-      it('has Chromium', () => {
-        throw new Error(`${reason}: CI must provide it (.ci/run installs Debian's chromium)`);
-      });
-    });
-  }
-  console.warn(`Skipping "${name}": ${reason} (under CI=true this fails instead)`);
-  describe.skip(name, body);
-}
 
 /** The pids of this process's children named like a Chromium (the browser playwright launched for us). */
 function ownChromiumPids(): number[] {

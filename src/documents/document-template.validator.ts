@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
-import { metadataSchemaValidator, schemaProblems } from '../metadata/schema-loader';
+import { metadataSchemaValidator } from '../metadata/schema-loader';
 import type { MetadataProblem, ModuleDefinition } from '../metadata/metadata.types';
-import { templateProblem } from '../templates/email-template';
+import { templateProblem, templateShapeProblems } from '../templates/email-template';
 import type { HandlebarsEnvironment } from '../templates/handlebars.environment';
-import { TEMPLATE_NAME, TEMPLATE_NAME_RULE } from '../templates/template-files';
 import { TemplateSyntaxException } from '../templates/template.exception';
 import type { LabelMap } from '../templates/template.helpers';
 import { parseDocumentHeader } from './document-template.header';
@@ -72,12 +71,9 @@ export async function validateDocumentTemplates(
   const templates: DocumentTemplateDefinition[] = [];
   const problems: MetadataProblem[] = [];
   for (const { name, file, body } of sources) {
-    if (!TEMPLATE_NAME.test(name)) {
-      problems.push({ file, pointer: '', message: TEMPLATE_NAME_RULE });
-      continue;
-    }
-    if (!validate(body)) {
-      problems.push(...schemaProblems(file, validate.errors));
+    const shape = templateShapeProblems(name, file, body, validate);
+    if (shape.length > 0) {
+      problems.push(...shape);
       continue;
     }
     const found: MetadataProblem[] = [];

@@ -1,8 +1,9 @@
-import { Controller, Get, Param, Req, Res, StreamableFile } from '@nestjs/common';
+import { Controller, Get, Param, Req, Res, type StreamableFile } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { Ctx } from '../auth/ctx.decorator';
 import type { RequestContext } from '../common/request-context';
 import { DocumentQueryException } from './document.exception';
+import { documentResponse } from './document.response';
 import { DocumentService } from './document.service';
 
 const PARAMETERS = new Set(['format', 'lang']);
@@ -26,17 +27,7 @@ export class DocumentsController {
   ): Promise<StreamableFile> {
     const query = queryOf(req);
     const document = await this.documents.render(ctx, module, id, template, query.get('format') ?? 'html', query.get('lang') ?? 'en');
-    const body = typeof document.body === 'string' ? Buffer.from(document.body, 'utf8') : document.body;
-    if (document.contentType.startsWith('text/html')) {
-      // Served from the API's origin: the document may not run scripts or load anything there.
-      res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; sandbox");
-    }
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    return new StreamableFile(body, {
-      type: document.contentType,
-      disposition: `${document.disposition}; filename="${document.filename}"`,
-      length: body.length,
-    });
+    return documentResponse(res, document);
   }
 }
 

@@ -1,3 +1,4 @@
+import type { ValidateFunction } from 'ajv';
 import { metadataSchemaValidator, schemaProblems } from '../metadata/schema-loader';
 import type { MetadataProblem } from '../metadata/metadata.types';
 import type { CompileOptions, HandlebarsEnvironment } from './handlebars.environment';
@@ -66,12 +67,9 @@ export function validateEmailTemplates(
   const templates: EmailTemplateDefinition[] = [];
   const problems: MetadataProblem[] = [];
   for (const { name, file, body } of sources) {
-    if (!TEMPLATE_NAME.test(name)) {
-      problems.push({ file, pointer: '', message: TEMPLATE_NAME_RULE });
-      continue;
-    }
-    if (!validate(body)) {
-      problems.push(...schemaProblems(file, validate.errors));
+    const shape = templateShapeProblems(name, file, body, validate);
+    if (shape.length > 0) {
+      problems.push(...shape);
       continue;
     }
     const { source } = body as { source: string };
@@ -96,4 +94,10 @@ export function validateEmailTemplates(
     if (found.length === 0) templates.push({ name, file, source });
   }
   return { templates, problems };
+}
+
+/** A template's name and the shape of its body (by `validate`, the kind's JSON Schema): empty when both are right. */
+export function templateShapeProblems(name: string, file: string, body: unknown, validate: ValidateFunction): MetadataProblem[] {
+  if (!TEMPLATE_NAME.test(name)) return [{ file, pointer: '', message: TEMPLATE_NAME_RULE }];
+  return validate(body) ? [] : schemaProblems(file, validate.errors);
 }

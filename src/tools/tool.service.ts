@@ -106,7 +106,7 @@ export class ToolService {
     try {
       await this.dispatch(effects);
     } catch (error) {
-      // Committed all the same: queued messages are sent again at start, and queued runs are picked up by the poll.
+      // Committed all the same: the mail poll re-queues stranded messages, and the run poll picks up queued runs.
       this.logger.warn(`Handing on what tool ${toolName} queued failed: ${(error as Error).message}`);
     }
     return outcome;

@@ -1,7 +1,8 @@
-import { Body, Controller, HttpCode, Param, Post, Res, StreamableFile } from '@nestjs/common';
+import { Body, Controller, HttpCode, Param, Post, Res, type StreamableFile } from '@nestjs/common';
 import type { Response } from 'express';
 import type { RequestContext } from '../common/request-context';
 import { Ctx } from '../auth/ctx.decorator';
+import { documentResponse } from '../documents/document.response';
 import { ToolService, type ToolResult } from './tool.service';
 
 /**
@@ -25,16 +26,6 @@ export class ToolsController {
   ): Promise<{ data: ToolResult } | StreamableFile> {
     const { result, document } = await this.tools.run(ctx, module, id, tool, body);
     if (!document) return { data: result };
-    const content = typeof document.body === 'string' ? Buffer.from(document.body, 'utf8') : document.body;
-    if (document.contentType.startsWith('text/html')) {
-      // Served from the API's origin, as on the documents endpoint: the document may not run scripts or load anything.
-      res.setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; sandbox");
-    }
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    return new StreamableFile(content, {
-      type: document.contentType,
-      disposition: `${document.disposition}; filename="${document.filename}"`,
-      length: content.length,
-    });
+    return documentResponse(res, document);
   }
 }

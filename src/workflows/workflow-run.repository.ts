@@ -79,6 +79,20 @@ const stepsJson = (steps: readonly StepDone[]) =>
     })),
   );
 
+/** $1–$10 of the statements that write a started run: its columns from id to dedupe_key. */
+const startedRunParams = (row: RunRow, dedupeKey: string): unknown[] => [
+  row.id,
+  row.workflow,
+  row.workflow_version,
+  row.module,
+  row.record_id,
+  row.trigger,
+  JSON.stringify(row.event),
+  JSON.stringify(row.causation),
+  row.depth,
+  dedupeKey,
+];
+
 /** All SQL for the run log: `workflow_runs` and `workflow_steps`. */
 @Injectable()
 export class WorkflowRunRepository {
@@ -144,18 +158,7 @@ export class WorkflowRunRepository {
       `INSERT INTO workflow_runs (id, workflow, workflow_version, module, record_id, trigger, status, event, causation, depth, dedupe_key, attempts, started_at)
        VALUES ($1, $2, $3, $4, $5, $6, 'running', $7::jsonb, $8::jsonb, $9, $10, 1, clock_timestamp())
        ON CONFLICT (workflow, dedupe_key) DO NOTHING RETURNING id`,
-      [
-        row.id,
-        row.workflow,
-        row.workflow_version,
-        row.module,
-        row.record_id,
-        row.trigger,
-        JSON.stringify(row.event),
-        JSON.stringify(row.causation),
-        row.depth,
-        dedupeKey,
-      ],
+      startedRunParams(row, dedupeKey),
     );
     return rows.length > 0;
   }
@@ -243,16 +246,7 @@ export class WorkflowRunRepository {
        SELECT run.id, s.step, s.action, 'completed', 1, s.result, s.started_at, s.finished_at FROM run, ${STEPS_FROM_JSON.replace('$2', '$15')}
        RETURNING step`,
       [
-        row.id,
-        row.workflow,
-        row.workflow_version,
-        row.module,
-        row.record_id,
-        row.trigger,
-        JSON.stringify(row.event),
-        JSON.stringify(row.causation),
-        row.depth,
-        dedupeKey,
+        ...startedRunParams(row, dedupeKey),
         steps[steps.length - 1].step,
         then.status ?? null,
         then.resumeAt?.toISOString() ?? null,

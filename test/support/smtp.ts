@@ -12,17 +12,34 @@ export interface TestSmtpServer {
   /** `smtp://127.0.0.1:<port>`: pass as `smtpUrl`. */
   url: string;
   received: ReceivedMail[];
+  /** RCPT TO addresses the server was offered (accepted or not), in order. */
+  rcptSeen: string[];
   close(): Promise<void>;
 }
 
-/** A real SMTP server on a random port (no TLS, no auth) that keeps every message it accepts. */
+/** Recipients at this domain are refused for now (451, try again later). */
+export const TEMP_FAIL_DOMAIN = 'temp-fail.example.com';
+/** Recipients at this domain are refused for good (550). */
+export const PERM_FAIL_DOMAIN = 'perm-fail.example.com';
+
+/**
+ * A real SMTP server on a random port (no TLS, no auth) that keeps every message it accepts. Recipients at
+ * {@link TEMP_FAIL_DOMAIN} get a 451, at {@link PERM_FAIL_DOMAIN} a 550; every other one is accepted.
+ */
 export async function startSmtpServer(): Promise<TestSmtpServer> {
   const received: ReceivedMail[] = [];
+  const rcptSeen: string[] = [];
   const server = new SMTPServer({
     secure: false,
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
     logger: false,
+    onRcptTo(address, _session, callback) {
+      rcptSeen.push(address.address);
+      const code = address.address.endsWith(`@${TEMP_FAIL_DOMAIN}`) ? 451 : address.address.endsWith(`@${PERM_FAIL_DOMAIN}`) ? 550 : 0;
+      if (code === 0) return callback();
+      callback(Object.assign(new Error(code === 451 ? 'Mailbox busy, try later' : 'No such user here'), { responseCode: code }));
+    },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -41,7 +58,12 @@ export async function startSmtpServer(): Promise<TestSmtpServer> {
     server.listen(0, '127.0.0.1', () => resolve());
   });
   const { port } = server.server.address() as AddressInfo;
-  return { url: `smtp://127.0.0.1:${port}`, received, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    received,
+    rcptSeen,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 /** A MIME part: headers (names lower-case, encoded words decoded), the decoded body as bytes, and sub-parts. */

@@ -56,3 +56,31 @@ export async function startTestApp(overrides: Partial<AppConfig> = {}, options: 
     },
   };
 }
+
+/** Two engine processes on one database schema, as {@link describeTwoProcesses} hands them to its tests. */
+export interface TwoProcesses {
+  a: TestApp;
+  b: TestApp;
+}
+
+/**
+ * `describe` for what one engine process sees of another's doing (a publish announced by LISTEN/NOTIFY, say): `body`
+ * gets two apps on one fresh schema, started before its tests and closed after them. Two processes share one database
+ * only on PostgreSQL (PGlite serves one process), so without DATABASE_URL the tests are skipped.
+ */
+export function describeTwoProcesses(name: string, body: (apps: TwoProcesses) => void): void {
+  (process.env.DATABASE_URL ? describe : describe.skip)(name, () => {
+    const apps = {} as TwoProcesses;
+    beforeAll(async () => {
+      const databaseSchema = `t_${randomBytes(6).toString('hex')}`;
+      // `a` leaves the schema to `b`, which drops it (and its queue) when it closes.
+      apps.a = await startTestApp({ databaseSchema }, { keepSchema: true });
+      apps.b = await startTestApp({ databaseSchema });
+    });
+    afterAll(async () => {
+      await apps.a?.close();
+      await apps.b?.close();
+    });
+    body(apps);
+  });
+}
