@@ -297,7 +297,7 @@ describe('documents', () => {
         status: 503,
         detail:
           'CHROMIUM_PATH is "/nonexistent/chromium", which is not an executable file. ' +
-          'PDF rendering needs Chromium: install it (Debian: apt-get install chromium) or set CHROMIUM_PATH.',
+          'PDF rendering needs Chromium: install it (Debian: apt-get install chromium-headless-shell, or chromium) or set CHROMIUM_PATH.',
         instance: `/api/v1/invoices/${inv.id}/documents/invoice`,
       });
       const html = await bare.http.get(url('invoices', inv.id, 'invoice')).set('Authorization', bare.auth);

@@ -28,7 +28,9 @@ describe(ChromiumPdfRenderer.name, () => {
     expect(error).toMatchObject({
       status: 503,
       code: 'pdf_unavailable',
-      detail: expect.stringContaining('PDF rendering needs Chromium: install it (Debian: apt-get install chromium) or set CHROMIUM_PATH.'),
+      detail: expect.stringContaining(
+        'PDF rendering needs Chromium: install it (Debian: apt-get install chromium-headless-shell, or chromium) or set CHROMIUM_PATH.',
+      ),
     });
     expect(await renderer.running()).toBe(false);
   });

@@ -1,7 +1,18 @@
 import { accessSync, constants, statSync } from 'node:fs';
 
-/** Where Chromium usually is on Linux, tried in order when CHROMIUM_PATH is unset. */
-export const USUAL_CHROMIUM_PATHS = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'] as const;
+/**
+ * Where Chromium usually is on Linux, tried in order when CHROMIUM_PATH is unset. The headless shell comes first:
+ * made for automation (Debian: chromium-headless-shell), it prints a page in about a third of the time the full
+ * browser's headless mode takes.
+ */
+export const USUAL_CHROMIUM_PATHS = [
+  // Debian's /usr/bin/chromium-headless-shell is a script that runs this without exec: the binary itself is driven.
+  '/usr/lib/chromium/chromium-headless-shell',
+  '/usr/bin/chromium-headless-shell',
+  '/usr/bin/chromium',
+  '/usr/bin/chromium-browser',
+  '/usr/bin/google-chrome',
+] as const;
 
 export type ChromiumLocation = { found: true; path: string } | { found: false; reason: string };
 

@@ -1,7 +1,8 @@
 import { AppException } from '../common/app.exception';
 
 /** The hint every "no PDF" answer carries: what to install or configure. */
-export const PDF_HINT = 'PDF rendering needs Chromium: install it (Debian: apt-get install chromium) or set CHROMIUM_PATH.';
+export const PDF_HINT =
+  'PDF rendering needs Chromium: install it (Debian: apt-get install chromium-headless-shell, or chromium) or set CHROMIUM_PATH.';
 
 /** No document template of that name (and format) for the module: 404 listing the ones there are. */
 export class DocumentTemplateNotFoundException extends AppException {

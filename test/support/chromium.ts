@@ -8,7 +8,7 @@ const chromium = locateChromium(process.env.CHROMIUM_PATH);
  */
 export function describeWithChromium(name: string, body: () => void): void {
   if (chromium.found) return describe(name, body);
-  const reason = `${chromium.reason} Install it (apt-get install chromium) or set CHROMIUM_PATH`;
+  const reason = `${chromium.reason} Install it (apt-get install chromium-headless-shell) or set CHROMIUM_PATH`;
   if (process.env.CI === 'true') {
     return describe(name, () => {
       it('has Chromium', () => {
