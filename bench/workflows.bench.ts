@@ -17,7 +17,7 @@
  *    run's `finished_at` minus the time the POST was sent (client clock; the same machine clock as the
  *    database's). When the clients save faster than the engine completes runs (measured in 1.), this is
  *    an overload test: its latency is the backlog it builds, and it is reported but not judged;
- * 3. latency, paced: BENCH_SAVES saves sent at a fixed rate, one phase per rate of BENCH_RATE=50,100,125
+ * 3. latency, paced: BENCH_SAVES saves sent at a fixed rate, one phase per rate of BENCH_RATE=50,100
  *    saves/s (0: none) — an open loop: arrivals do not slow down when the engine does, so below the
  *    engine's workflow capacity this is the pipeline's own latency, and near it the knee shows.
  *
@@ -122,7 +122,7 @@ async function main(): Promise<number> {
     connections: intEnv('BENCH_CONNECTIONS', 20),
     clients: intEnv('BENCH_CLIENTS', 10),
     saves: intEnv('BENCH_SAVES', 500),
-    rates: ratesEnv('BENCH_RATE', [50, 100, 125]),
+    rates: ratesEnv('BENCH_RATE', [50, 100]),
     warmupSaves: intEnv('BENCH_WARMUP_SAVES', 200, 0),
     drainTimeoutMs: intEnv('BENCH_DRAIN_TIMEOUT', 600) * 1000,
     vacuum: process.env.BENCH_VACUUM !== '0',
