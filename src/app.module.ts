@@ -8,12 +8,16 @@ import { HealthController } from './health/health.controller';
 import { MailModule } from './mail/mail.module';
 import { MetadataModule } from './metadata/metadata.module';
 import { QueueModule } from './queue/queue.module';
-import { RecordsModule } from './records/records.module';
+import { CardsModule } from './cards/cards.module';
+import { DocumentsModule } from './documents/documents.module';
+import { RecordRoutesModule, RecordsModule } from './records/records.module';
+import { ToolsModule } from './tools/tools.module';
+import { WorkflowsModule } from './workflows/workflows.module';
 
 @Module({ controllers: [HealthController] })
 class HealthModule {}
 
-/** The engine. RecordsModule comes last: its generic `/api/v1/:module` routes must not shadow fixed ones. */
+/** The engine. RecordRoutesModule comes last: its generic `/api/v1/:module` routes must not shadow fixed ones. */
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
@@ -29,6 +33,11 @@ export class AppModule {
         HealthModule,
         MailModule,
         RecordsModule,
+        CardsModule,
+        DocumentsModule,
+        ToolsModule,
+        WorkflowsModule,
+        RecordRoutesModule,
       ],
     };
   }
