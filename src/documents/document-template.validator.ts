@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { metadataSchemaValidator } from '../metadata/schema-loader';
 import type { MetadataProblem, ModuleDefinition } from '../metadata/metadata.types';
-import { templateProblem, templateShapeProblems } from '../templates/email-template';
+import { templateProblem, hasTemplateShape } from '../templates/email-template';
 import type { HandlebarsEnvironment } from '../templates/handlebars.environment';
 import { TemplateSyntaxException } from '../templates/template.exception';
 import type { LabelMap } from '../templates/template.helpers';
@@ -71,11 +71,7 @@ export async function validateDocumentTemplates(
   const templates: DocumentTemplateDefinition[] = [];
   const problems: MetadataProblem[] = [];
   for (const { name, file, body } of sources) {
-    const shape = templateShapeProblems(name, file, body, validate);
-    if (shape.length > 0) {
-      problems.push(...shape);
-      continue;
-    }
+    if (!hasTemplateShape(name, file, body, validate, problems)) continue;
     const found: MetadataProblem[] = [];
     const { source, ...tagTemplates } = body as { source: string } & Partial<Record<TagFormat, string>>;
     let header: ReturnType<typeof parseDocumentHeader> | undefined;

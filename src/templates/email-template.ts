@@ -67,11 +67,7 @@ export function validateEmailTemplates(
   const templates: EmailTemplateDefinition[] = [];
   const problems: MetadataProblem[] = [];
   for (const { name, file, body } of sources) {
-    const shape = templateShapeProblems(name, file, body, validate);
-    if (shape.length > 0) {
-      problems.push(...shape);
-      continue;
-    }
+    if (!hasTemplateShape(name, file, body, validate, problems)) continue;
     const { source } = body as { source: string };
     const found: MetadataProblem[] = [];
     const check = (part: { source: string; options: CompileOptions }) => {
@@ -96,8 +92,19 @@ export function validateEmailTemplates(
   return { templates, problems };
 }
 
-/** A template's name and the shape of its body (by `validate`, the kind's JSON Schema): empty when both are right. */
-export function templateShapeProblems(name: string, file: string, body: unknown, validate: ValidateFunction): MetadataProblem[] {
-  if (!TEMPLATE_NAME.test(name)) return [{ file, pointer: '', message: TEMPLATE_NAME_RULE }];
-  return validate(body) ? [] : schemaProblems(file, validate.errors);
+/**
+ * Whether a template's name and the shape of its body (by `validate`, the kind's JSON Schema) are right; what is
+ * wrong goes to `problems`.
+ */
+export function hasTemplateShape(
+  name: string,
+  file: string,
+  body: unknown,
+  validate: ValidateFunction,
+  problems: MetadataProblem[],
+): boolean {
+  if (!TEMPLATE_NAME.test(name)) problems.push({ file, pointer: '', message: TEMPLATE_NAME_RULE });
+  else if (!validate(body)) problems.push(...schemaProblems(file, validate.errors));
+  else return true;
+  return false;
 }
