@@ -160,8 +160,18 @@ function workflowSuite(driver: { name: string; redisUrl: string | undefined }) {
     );
     const engine = t.app.get(WorkflowEngine);
     await engine.run(run.id);
-    await t.db.query(`UPDATE workflow_runs SET status = 'running', next_step = 0 WHERE id = $1`, [run.id]);
+    // As if a process had stopped while running it from the start: the run claims again once it is stale.
+    await t.db.query(
+      `UPDATE workflow_runs SET status = 'running', next_step = 0, updated_at = updated_at - interval '1 minute' WHERE id = $1`,
+      [run.id],
+    );
     await engine.run(run.id);
+    // A running run that is not stale belongs to whoever runs it: a second delivery leaves it alone.
+    await t.db.query(`UPDATE workflow_runs SET status = 'running' WHERE id = $1`, [run.id]);
+    await engine.run(run.id);
+    const [again] = await runsOf('opportunities', opp.id);
+    expect(again).toMatchObject({ status: 'running', attempts: 2 });
+    await t.db.query(`UPDATE workflow_runs SET status = 'completed' WHERE id = $1`, [run.id]);
     const activities = await t.db.query(`SELECT id FROM records WHERE module = 'activities' AND data->>'opportunity' = $1`, [opp.id]);
     expect(activities).toHaveLength(1);
     const mails = await t.db.query(`SELECT id FROM mail_messages WHERE workflow_run_id = $1`, [run.id]);

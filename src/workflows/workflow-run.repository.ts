@@ -51,6 +51,9 @@ export interface NewRun {
   error?: string;
 }
 
+/** A queued or running run that has not moved for this long was left by a process that stopped: the poll takes it up. */
+const STALE_SECONDS = 30;
+
 /** A step done, as the run log records it. */
 export interface StepDone {
   step: number;
@@ -164,15 +167,18 @@ export class WorkflowRunRepository {
   }
 
   /**
-   * Claims a run for one attempt: `running`, attempts + 1. Undefined when it is finished, or waiting for a time
-   * that has not come (a delay, or the backoff before a retry). A `running` run is claimed again: that is a
-   * process that stopped mid-run, or a job delivered twice — steps done already are not repeated.
+   * Claims a run for one attempt: `running`, attempts + 1. Undefined when it is finished, waiting for a time that
+   * has not come (a delay, or the backoff before a retry), or running elsewhere — the wake-up timer and the poll
+   * may both hand a due run to the queue, and only one of them may take it. A `running` run that has not moved for
+   * STALE_SECONDS is claimed again: its process stopped mid-run (steps done already are not repeated).
    */
   async claim(id: string): Promise<RunRow | undefined> {
     const rows = await this.db.query<RunRow>(
       `UPDATE workflow_runs SET status = 'running', attempts = attempts + 1, resume_at = NULL, updated_at = clock_timestamp(),
               started_at = COALESCE(started_at, clock_timestamp())
-        WHERE id = $1::uuid AND status IN ('queued', 'running', 'waiting') AND (resume_at IS NULL OR resume_at <= clock_timestamp())
+        WHERE id = $1::uuid
+          AND ((status IN ('queued', 'waiting') AND (resume_at IS NULL OR resume_at <= clock_timestamp()))
+               OR (status = 'running' AND updated_at < clock_timestamp() - interval '${STALE_SECONDS} seconds'))
         RETURNING *`,
       [id],
     );
@@ -309,7 +315,7 @@ export class WorkflowRunRepository {
     return this.db.query(
       `SELECT id::text AS id, status FROM workflow_runs
         WHERE (status IN ('waiting', 'queued') AND resume_at <= clock_timestamp())
-           OR (status IN ('queued', 'running') AND resume_at IS NULL AND updated_at < clock_timestamp() - interval '30 seconds')
+           OR (status IN ('queued', 'running') AND resume_at IS NULL AND updated_at < clock_timestamp() - interval '${STALE_SECONDS} seconds')
         ORDER BY created_at LIMIT $1`,
       [limit],
     );

@@ -188,8 +188,10 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnModuleDestroy {
       } catch (error) {
         // The bookkeeping itself failed (the database, say): the run is written if it was not, and queued again.
         this.logger.warn(`Workflow run ${row.id} (${row.workflow}) goes back to the queue: ${(error as Error).message}`);
-        const id = (await this.runs.insertStarted(this.runs.db, row, run.dedupeKey)) ? row.id : undefined;
-        if (id) await this.queue.enqueue('workflow.run', { runId: id }, `run:${id}:0`);
+        if (await this.runs.insertStarted(this.runs.db, row, run.dedupeKey)) {
+          await this.runs.setStatus(row.id, 'queued');
+          await this.queue.enqueue('workflow.run', { runId: row.id }, `run:${row.id}:0`);
+        }
       }
     }
   }
