@@ -408,7 +408,7 @@ async function drain(probe: SqlExecutor, queue: JobQueue, timeoutMs: number, run
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const [row] = await probe.query<{ pending: number; unfinished: number }>(
-      `${UNTRACED} SELECT (SELECT count(*) FROM outbox WHERE processed_at IS NULL AND attempts < 10)::int AS pending,
+      `${UNTRACED} SELECT (SELECT count(*) FROM outbox WHERE attempts < 10)::int AS pending,
               (SELECT count(*) FROM workflow_runs WHERE status IN ('queued', 'running', 'waiting'))::int AS unfinished`,
     );
     if (Number(row.pending) === 0 && Number(row.unfinished) === 0) break;

@@ -12,7 +12,6 @@ export interface OutboxRow {
   id: string;
   topic: string;
   payload: unknown;
-  processed_at: Date | null;
   attempts: number;
 }
 
@@ -34,7 +33,7 @@ export class OutboxRepository {
     return this.db.query<OutboxEvent>(
       `UPDATE outbox SET leased_until = clock_timestamp() + interval '${LEASE_SECONDS} seconds'
         WHERE id IN (SELECT id FROM outbox
-                      WHERE processed_at IS NULL AND attempts < ${MAX_OUTBOX_ATTEMPTS}
+                      WHERE attempts < ${MAX_OUTBOX_ATTEMPTS}
                         AND (leased_until IS NULL OR leased_until < clock_timestamp())
                       ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED)
         RETURNING id::text AS id, topic, payload`,
@@ -42,10 +41,7 @@ export class OutboxRepository {
   }
 
   async find(id: string): Promise<OutboxRow | undefined> {
-    const rows = await this.db.query<OutboxRow>(
-      'SELECT id::text AS id, topic, payload, processed_at, attempts FROM outbox WHERE id = $1::bigint',
-      [id],
-    );
+    const rows = await this.db.query<OutboxRow>('SELECT id::text AS id, topic, payload, attempts FROM outbox WHERE id = $1::bigint', [id]);
     return rows[0];
   }
 
@@ -63,12 +59,5 @@ export class OutboxRepository {
       id,
       error.slice(0, 2000),
     ]);
-  }
-
-  async pendingCount(): Promise<number> {
-    const rows = await this.db.query<{ n: string }>(
-      `SELECT count(*) AS n FROM outbox WHERE processed_at IS NULL AND attempts < ${MAX_OUTBOX_ATTEMPTS}`,
-    );
-    return Number(rows[0].n);
   }
 }

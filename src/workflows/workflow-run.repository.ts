@@ -128,7 +128,7 @@ export class WorkflowRunRepository {
     return rows[0]?.id;
   }
 
-  /** The row of a run this process starts at once (`running`, its first attempt), to write with {@link insertStarted}. */
+  /** The row of a run this process starts at once (`running`, its first attempt), not yet written. */
   plan(run: NewRun): RunRow {
     const now = new Date();
     return {
@@ -153,11 +153,12 @@ export class WorkflowRunRepository {
   }
 
   /**
-   * Writes a planned run (see {@link plan}) unless the workflow has a run for this event already (false then). In
-   * the transaction of the run's first steps, the run and their effects commit together.
+   * Writes a planned run (see {@link plan}) on its own, before its first steps (a webhook's delivery id must outlive
+   * a crash) or to record what befell them; false when the workflow has a run for this event already. Otherwise a
+   * new run is written with its first steps' completion ({@link insertWithSteps}).
    */
-  async insertStarted(executor: SqlExecutor, row: RunRow, dedupeKey: string): Promise<boolean> {
-    const rows = await executor.query(
+  async insertStarted(row: RunRow, dedupeKey: string): Promise<boolean> {
+    const rows = await this.db.query(
       `INSERT INTO workflow_runs (id, workflow, workflow_version, module, record_id, trigger, status, event, causation, depth, dedupe_key, attempts, started_at)
        VALUES ($1, $2, $3, $4, $5, $6, 'running', $7::jsonb, $8::jsonb, $9, $10, 1, clock_timestamp())
        ON CONFLICT (workflow, dedupe_key) DO NOTHING RETURNING id`,
@@ -185,8 +186,8 @@ export class WorkflowRunRepository {
     return rows[0];
   }
 
-  async find(executor: SqlExecutor, id: string, lock = false): Promise<RunRow | undefined> {
-    const rows = await executor.query<RunRow>(`SELECT * FROM workflow_runs WHERE id = $1::uuid${lock ? ' FOR UPDATE' : ''}`, [id]);
+  async find(id: string): Promise<RunRow | undefined> {
+    const rows = await this.db.query<RunRow>(`SELECT * FROM workflow_runs WHERE id = $1::uuid`, [id]);
     return rows[0];
   }
 

@@ -46,7 +46,7 @@ export class WorkflowRunsController {
   @HttpCode(202)
   async retry(@Param('run') runId: string) {
     requireUuid(runId, 'run');
-    const run = await this.runs.find(this.runs.db, runId);
+    const run = await this.runs.find(runId);
     if (!run) throw new AppException('not_found', 'run_not_found', `There is no workflow run ${runId}.`);
     if (!(await this.engine.retry(runId))) {
       throw new AppException('conflict', 'run_not_retryable', `Run ${runId} is ${run.status}; only failed or stopped runs can be retried.`);

@@ -188,7 +188,7 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnModuleDestroy {
       } catch (error) {
         // The bookkeeping itself failed (the database, say): the run is written if it was not, and queued again.
         this.logger.warn(`Workflow run ${row.id} (${row.workflow}) goes back to the queue: ${(error as Error).message}`);
-        if (await this.runs.insertStarted(this.runs.db, row, run.dedupeKey)) {
+        if (await this.runs.insertStarted(row, run.dedupeKey)) {
           await this.runs.setStatus(row.id, 'queued');
           await this.queue.enqueue('workflow.run', { runId: row.id }, `run:${row.id}:0`);
         }
@@ -221,7 +221,7 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnModuleDestroy {
     const snapshot = this.registry.snapshot();
     const workflow = snapshot.workflows.get(run.workflow);
     if (!workflow) {
-      if (insert && !(await this.runs.insertStarted(this.runs.db, run, insert))) return;
+      if (insert && !(await this.runs.insertStarted(run, insert))) return;
       await this.runs.setStatus(run.id, 'failed', { error: `The workflow "${run.workflow}" no longer exists.` });
       return;
     }
@@ -235,7 +235,7 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnModuleDestroy {
     const actions = workflow.definition.actions;
     if (insert && actions[run.next_step]?.type === 'webhook') {
       // The webhook's delivery id is the run's: the run is written before the call, so a retry keeps the id.
-      if (!(await this.runs.insertStarted(this.runs.db, run, insert))) return;
+      if (!(await this.runs.insertStarted(run, insert))) return;
       insert = undefined;
     }
     let finished = false;
@@ -259,7 +259,7 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnModuleDestroy {
             ? await this.webhookStep(snapshot, workflow, run, attempt, actions[first] as WebhookAction, ctx, first === actions.length - 1)
             : await this.databaseSteps(snapshot, workflow, run, group, attempt, ctx, insert);
       } catch (error) {
-        if (insert && !(await this.runs.insertStarted(this.runs.db, run, insert))) return;
+        if (insert && !(await this.runs.insertStarted(run, insert))) return;
         const message = (error as Error).message;
         await this.runs.failStep(attempt, message);
         if (run.attempts >= MAX_RUN_ATTEMPTS) {
