@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import PizZip from 'pizzip';
+import { invoiceTemplateData, unescapeXml } from '../../test/support/invoice-fixture';
 import { buildInvoiceDocx } from '../../scripts/make-document-templates';
 import { parsePath, readOwnPath, renderDocx, toPlainData } from './docx.renderer';
 
@@ -8,30 +9,16 @@ const TEMPLATE_PATH = join(__dirname, '..', '..', 'templates', 'documents', 'inv
 const template = readFileSync(TEMPLATE_PATH);
 
 /** What the document service passes for an invoice: raw numbers, and the same amounts formatted. */
-function invoiceData() {
-  const invoice = {
-    number: 'INV-1001',
-    subject: 'Q3 services',
-    invoice_date: '2024-07-01',
-    due_date: '2024-07-31',
-    currency: 'SEK',
-    subtotal: 1000,
-    tax: 250,
+const invoiceData = () =>
+  invoiceTemplateData({
+    lang: 'en' as const,
     total: 1250,
     lines: [
       { description: 'Widget <b>&"bold"</b>', quantity: 2, price: 100, discount: 0, vat_rate: 25, total: 200 },
       { description: '{constructor}', quantity: 1, price: 300, discount: 0, vat_rate: 25, total: 300 },
       { description: 'Support – Åsa\nsecond line', quantity: 5, price: 100, discount: 0, vat_rate: 25, total: 500 },
     ],
-  };
-  return {
-    invoice,
-    account: { name: 'Acme & Sons <AB>', street: 'Storgatan 1', postal_code: '111 22', city: 'Stockholm' },
-    record: invoice,
-    lang: 'en' as const,
     formatted: {
-      subtotal: '1 000,00 kr',
-      tax: '250,00 kr',
       total: '1 250,00 kr',
       lines: [
         { price: '100,00 kr', total: '200,00 kr' },
@@ -39,20 +26,10 @@ function invoiceData() {
         { price: '100,00 kr', total: '500,00 kr' },
       ],
     },
-  };
-}
+  });
 
 function documentXml(docx: Buffer): string {
   return new PizZip(docx).file('word/document.xml')!.asText();
-}
-
-function unescapeXml(text: string): string {
-  return text
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&apos;/g, "'")
-    .replace(/&amp;/g, '&');
 }
 
 /** The text of each paragraph (w:br as "\n"), in document order. */

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import PizZip from 'pizzip';
+import { invoiceTemplateData, unescapeXml } from '../../test/support/invoice-fixture';
 import { buildInvoiceXlsx } from '../../scripts/make-document-templates';
 import { renderXlsx } from './xlsx.renderer';
 
@@ -8,30 +9,16 @@ const TEMPLATE_PATH = join(__dirname, '..', '..', 'templates', 'documents', 'inv
 const template = readFileSync(TEMPLATE_PATH);
 
 /** What the document service passes for an invoice: raw numbers, and the same amounts formatted. */
-function invoiceData() {
-  const invoice = {
-    number: 'INV-1001',
-    subject: 'Q3 services',
-    invoice_date: '2024-07-01',
-    due_date: '2024-07-31',
-    currency: 'SEK',
-    subtotal: 1000,
-    tax: 250,
+const invoiceData = () =>
+  invoiceTemplateData({
+    lang: 'sv' as const,
     total: 1250.5,
     lines: [
       { description: 'Widget <b>&"bold"</b>', quantity: 2, price: 100, discount: 0, vat_rate: 25, total: 200 },
       { description: '{constructor}', quantity: 1, price: 300, discount: 10, vat_rate: 25, total: 270 },
       { description: 'Support – Åsa', quantity: 5.5, price: 100, discount: 0, vat_rate: 12, total: 550 },
     ],
-  };
-  return {
-    invoice,
-    account: { name: 'Acme & Sons <AB>', street: 'Storgatan 1', postal_code: '111 22', city: 'Stockholm' },
-    record: invoice,
-    lang: 'sv' as const,
     formatted: {
-      subtotal: '1 000,00 kr',
-      tax: '250,00 kr',
       total: '1 250,50 kr',
       lines: [
         { price: '100,00 kr', total: '200,00 kr' },
@@ -39,19 +26,9 @@ function invoiceData() {
         { price: '100,00 kr', total: '550,00 kr' },
       ],
     },
-  };
-}
+  });
 
 type Cell = { value: string | number | boolean | null; formula?: string };
-
-function unescapeXml(text: string): string {
-  return text
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&apos;/g, "'")
-    .replace(/&amp;/g, '&');
-}
 
 /** Reads the first sheet back: cell reference → value (shared strings resolved, numbers as numbers). */
 function readSheet(xlsx: Buffer): { cells: Map<string, Cell>; xml: string } {
