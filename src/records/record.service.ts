@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { AppException } from '../common/app.exception';
 import type { RequestContext } from '../common/request-context';
 import { assertPermission } from '../auth/permission.policy';
@@ -22,6 +22,7 @@ export interface Page<T> {
  */
 @Injectable()
 export class RecordService {
+  private readonly logger = new Logger('Records');
   private readonly batcher: RecordInsertBatcher;
 
   constructor(
@@ -35,14 +36,23 @@ export class RecordService {
 
   /**
    * Runs `work` in one transaction with a {@link RecordWriter}; after commit the
-   * outbox relay is woken for the events the writes left. Workflows use this to
-   * make a step's writes and its completion one atomic unit.
+   * outbox relay is woken for the events the writes left, and what the writer was
+   * asked to do after the commit is done. Workflows use this to make a step's
+   * writes and its completion one atomic unit.
    */
   async write<T>(ctx: RequestContext, work: (writer: RecordWriter) => Promise<T>): Promise<T> {
     const snapshot = this.registry.snapshot();
     const touched = new Set<string>();
-    const result = await this.records.db.transaction((tx) => work(new RecordWriter(tx, ctx, snapshot, this.records, this.outbox, touched)));
+    let writer: RecordWriter | undefined;
+    const result = await this.records.db.transaction((tx) => {
+      writer = new RecordWriter(tx, ctx, snapshot, this.records, this.outbox, touched);
+      return work(writer);
+    });
     if (touched.size > 0) this.relay.kick();
+    for (const afterCommit of writer?.committed ?? []) {
+      // Committed all the same: what this hands on is picked up again by its poll.
+      await afterCommit().catch((error: Error) => this.logger.warn(`After a commit: ${error.message}`));
+    }
     return result;
   }
 

@@ -29,6 +29,8 @@ export class RecordWriter {
    * target, they need no statement (the lock keeps them as they are until the commit).
    */
   private readonly locked = new Map<string, RecordRow>();
+  /** Work for after the commit (see {@link afterCommit}). */
+  readonly committed: Array<() => Promise<void>> = [];
 
   constructor(
     readonly tx: SqlExecutor,
@@ -38,6 +40,15 @@ export class RecordWriter {
     private readonly outbox: OutboxRepository,
     readonly touched: Set<string> = new Set(),
   ) {}
+
+  /**
+   * Runs `work` once the transaction has committed, never if it rolls back: handing the queue a message or a run
+   * written here. Whoever opened the transaction runs it ({@link RecordService.write}); a process that stops in
+   * between leaves that to the mail and run polls.
+   */
+  afterCommit(work: () => Promise<void>): void {
+    this.committed.push(work);
+  }
 
   async create(moduleName: string, body: unknown): Promise<RecordRow> {
     const module = this.snapshot.module(moduleName);

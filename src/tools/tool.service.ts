@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { AppException } from '../common/app.exception';
 import type { RequestContext } from '../common/request-context';
@@ -9,8 +9,6 @@ import { recordBindings } from '../formulas/formula.evaluator';
 import { MailService } from '../mail/mail.service';
 import { MetadataRegistry, type MetadataSnapshot } from '../metadata/metadata.registry';
 import { JOB_QUEUE, type JobQueue } from '../queue/job-queue';
-import { OutboxRelay } from '../queue/outbox.relay';
-import { OutboxRepository } from '../queue/outbox.repository';
 import { isPlainObject, toFieldErrors, type RecordData } from '../records/record-input';
 import { SqlRecordReader } from '../records/record.reader';
 import { RecordService } from '../records/record.service';
@@ -50,14 +48,6 @@ export interface ToolOutcome {
 }
 
 /** Work a committed tool leaves for the queue: messages to send and workflow runs to execute. */
-interface ToolEffects {
-  mail: string[];
-  runs: string[];
-}
-
-/** Outbox topic of the effects of a tool run inside someone else's transaction (a workflow's runTool step). */
-export const TOOL_EFFECTS = 'tool.effects';
-
 /** Tools offered for a record: those of its module whose `visibleWhen` holds, in the layout's order when it names them. */
 export async function visibleTools(snapshot: MetadataSnapshot, moduleName: string, record: RecordData): Promise<CompiledTool[]> {
   const tools = snapshot.tools.get(moduleName);
@@ -81,48 +71,32 @@ export async function visibleTools(snapshot: MetadataSnapshot, moduleName: strin
  */
 @Injectable()
 export class ToolService {
-  private readonly logger = new Logger('Tools');
   private readonly ports: ToolActionPorts;
 
   constructor(
     private readonly registry: MetadataRegistry,
     private readonly records: RecordService,
-    private readonly outbox: OutboxRepository,
     @Inject(JOB_QUEUE) private readonly queue: JobQueue,
     documents: DocumentService,
     private readonly mail: MailService,
     templates: TemplateStore,
     runs: WorkflowRunRepository,
-    relay: OutboxRelay,
   ) {
     this.ports = { documents, mail, templates, runs };
-    relay.on(TOOL_EFFECTS, (payload) => this.dispatch(payload as ToolEffects));
   }
 
   /** Runs a tool in a transaction of its own (the HTTP endpoint); what it queued is handed on after the commit. */
   async run(ctx: RequestContext, moduleName: string, id: string, toolName: string, body: unknown): Promise<ToolOutcome> {
     const toolCtx: RequestContext = { ...ctx, source: ctx.source === 'workflow' ? 'workflow' : 'tool' };
-    const { outcome, effects } = await this.records.write(toolCtx, (writer) => this.perform(writer, moduleName, id, toolName, body, true));
-    try {
-      await this.dispatch(effects);
-    } catch (error) {
-      // Committed all the same: the mail poll re-queues stranded messages, and the run poll picks up queued runs.
-      this.logger.warn(`Handing on what tool ${toolName} queued failed: ${(error as Error).message}`);
-    }
-    return outcome;
+    return this.records.write(toolCtx, (writer) => this.perform(writer, moduleName, id, toolName, body, true));
   }
 
   /**
-   * Runs a tool inside an open transaction (a workflow step uses this). The transaction is the caller's, so what
-   * the tool queues is handed on through the outbox: after that transaction commits, and never if it rolls back.
+   * Runs a tool inside an open transaction (a workflow step uses this): what the tool queues is handed on after
+   * that transaction commits, and never if it rolls back.
    */
   async runIn(writer: RecordWriter, moduleName: string, id: string, toolName: string, body: unknown): Promise<ToolResult> {
-    const { outcome, effects } = await this.perform(writer, moduleName, id, toolName, body, false);
-    if (effects.mail.length > 0 || effects.runs.length > 0) {
-      await this.outbox.add(writer.tx, TOOL_EFFECTS, effects);
-      writer.touched.add(moduleName);
-    }
-    return outcome.result;
+    return (await this.perform(writer, moduleName, id, toolName, body, false)).result;
   }
 
   private async perform(
@@ -132,7 +106,7 @@ export class ToolService {
     toolName: string,
     body: unknown,
     answersPerson: boolean,
-  ): Promise<{ outcome: ToolOutcome; effects: ToolEffects }> {
+  ): Promise<ToolOutcome> {
     const snapshot = writer.snapshot;
     const module = snapshot.module(moduleName);
     assertPermission(writer.ctx, `${module.name}:read`);
@@ -195,7 +169,6 @@ export class ToolService {
     };
     const result: ToolResult = { tool: toolName, created: [], updated: [], mail: [], runs: [] };
     const outcome: ToolOutcome = { result };
-    const effects: ToolEffects = { mail: [], runs: [] };
     switch (action.type) {
       case 'createRecord': {
         const values = await evaluate(action.values);
@@ -214,23 +187,17 @@ export class ToolService {
       case 'sendEmail': {
         const message = await sendEmail(this.ports, scope, action);
         result.mail.push(message);
-        if (message.status === 'queued') effects.mail.push(message.id);
+        if (message.status === 'queued') writer.afterCommit(() => this.mail.dispatch(message.id));
         break;
       }
       case 'runWorkflow': {
         const run = await runWorkflow(this.ports, scope, action);
         result.runs.push(run);
-        if (run.status === 'queued') effects.runs.push(run.id);
+        if (run.status === 'queued') writer.afterCommit(() => this.queue.enqueue('workflow.run', { runId: run.id }, `run:${run.id}:0`));
         break;
       }
     }
-    return { outcome, effects };
-  }
-
-  /** Hands committed messages and runs to the queue; idempotent (a message or run already handled is skipped). */
-  private async dispatch(effects: ToolEffects): Promise<void> {
-    for (const id of effects.mail ?? []) await this.mail.dispatch(id);
-    for (const runId of effects.runs ?? []) await this.queue.enqueue('workflow.run', { runId }, `run:${runId}:0`);
+    return outcome;
   }
 
   private params(tool: CompiledTool, body: unknown): RecordData {

@@ -298,7 +298,6 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnModuleDestroy {
     insert: string | undefined,
   ): Promise<GroupOutcome> {
     const actions = workflow.definition.actions;
-    const mails: string[] = [];
     const done: StepDone[] = [];
     let then: RunNext = {};
     try {
@@ -309,7 +308,8 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnModuleDestroy {
           record ??= await loadRecord(writer, run);
           const effect = await this.perform({ workflow, run, snapshot, ctx, record }, writer, step, actions[step]);
           done.push({ ...attempt, result: effect.result, finishedAt: new Date() });
-          if (effect.mailId) mails.push(effect.mailId);
+          const mailId = effect.mailId;
+          if (mailId) writer.afterCommit(() => this.mailer.dispatch(mailId));
           record = effect.record;
           if (effect.resumeAt) {
             then = { status: 'waiting', resumeAt: effect.resumeAt };
@@ -326,7 +326,6 @@ export class WorkflowEngine implements OnApplicationBootstrap, OnModuleDestroy {
       if (error instanceof StepDoneElsewhere) return { kind: 'elsewhere' };
       throw error;
     }
-    for (const id of mails) await this.mailer.dispatch(id);
     if (then.status === 'waiting') {
       this.wake(run.id, then.resumeAt!);
       return { kind: 'waiting' };
