@@ -2,29 +2,20 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { MetadataRegistry, type MetadataSnapshot } from '../metadata/metadata.registry';
 import { HandlebarsEnvironment, type CompiledTemplate } from '../templates/handlebars.environment';
 import { TemplateSyntaxException } from '../templates/template.exception';
-import type { LabelMap } from '../templates/template.helpers';
 import { parseDocumentHeader } from './document-template.header';
-import type { DocumentTemplateDefinition } from './document-template.validator';
+import { TAG_FORMATS, type DocumentTemplateDefinition, type TagFormat } from './document-template.validator';
 import { TAG_TEMPLATE_RENDERERS, type TagTemplateRenderers } from './document.renderers';
 
 /** The formats a document renders to. `html` and `pdf` come from the `.hbs` template; `docx`/`xlsx` are tag templates. */
 export const DOCUMENT_FORMATS = ['html', 'pdf', 'docx', 'xlsx'] as const;
 export type DocumentFormat = (typeof DOCUMENT_FORMATS)[number];
-export type BinaryFormat = 'docx' | 'xlsx';
-const BINARY_FORMATS: readonly BinaryFormat[] = ['docx', 'xlsx'];
 
-/** One document template: the compiled HTML template, and the DOCX/XLSX tag templates of the same name, if any. */
-export interface DocumentTemplate {
-  /** `invoice` */
-  name: string;
-  /** `templates/documents/invoice.hbs` */
-  file: string;
-  /** The module whose records it prints. */
-  module: string;
-  /** The template's own words, per language (`{{label "title"}}`). */
-  texts: LabelMap;
+/**
+ * One document template as it is served: its definition with the HTML template compiled, and only the DOCX/XLSX tag
+ * templates this build can render.
+ */
+export interface DocumentTemplate extends Omit<DocumentTemplateDefinition, 'source'> {
   html: CompiledTemplate;
-  binaries: Partial<Record<BinaryFormat, Buffer>>;
 }
 
 /**
@@ -102,8 +93,8 @@ export class DocumentTemplateStore {
   }
 
   private fromDefinition(definition: DocumentTemplateDefinition): DocumentTemplate {
-    const binaries: Partial<Record<BinaryFormat, Buffer>> = {};
-    for (const format of BINARY_FORMATS) {
+    const binaries: Partial<Record<TagFormat, Buffer>> = {};
+    for (const format of TAG_FORMATS) {
       const body = definition.binaries[format];
       // No renderer for the format in this build: the template is not offered in it (a 404 names what is).
       if (body && (!this.tagRenderers || this.tagRenderers[format])) binaries[format] = body;

@@ -10,7 +10,7 @@ import type { TagTemplateRenderers } from './document.renderers';
 
 /** The tag-template formats a document template may carry beside its HTML. */
 export type TagFormat = 'docx' | 'xlsx';
-const TAG_FORMATS: readonly TagFormat[] = ['docx', 'xlsx'];
+export const TAG_FORMATS: readonly TagFormat[] = ['docx', 'xlsx'];
 
 /** A document template as the metadata store keeps it (`{ "source", "docx"?, "xlsx"? }`), read and checked. */
 export interface DocumentTemplateDefinition {

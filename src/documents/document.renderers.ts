@@ -1,4 +1,4 @@
-import type { BinaryFormat } from './document-template.store';
+import type { TagFormat } from './document-template.validator';
 import { renderDocx } from './docx.renderer';
 import { renderXlsx } from './xlsx.renderer';
 
@@ -6,7 +6,7 @@ import { renderXlsx } from './xlsx.renderer';
 export type TagTemplateRenderer = (template: Buffer, data: object) => Promise<Buffer>;
 
 /** The tag-template renderers per format; a format without one is not offered (its templates are not loaded). */
-export type TagTemplateRenderers = Partial<Record<BinaryFormat, TagTemplateRenderer>>;
+export type TagTemplateRenderers = Partial<Record<TagFormat, TagTemplateRenderer>>;
 
 /** Nest injection token for the {@link TagTemplateRenderers}. */
 export const TAG_TEMPLATE_RENDERERS = Symbol('TAG_TEMPLATE_RENDERERS');
