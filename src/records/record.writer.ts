@@ -249,8 +249,12 @@ export class RecordWriter {
     if (refs.length === 0) return;
     // A target this transaction holds FOR UPDATE is locked more strongly than the KEY SHARE lock taken here.
     const found = new Map<string, string>();
-    for (const row of this.locked.values()) found.set(row.id.toLowerCase(), row.module);
-    const toLock = [...new Set(refs.map((r) => r.id.toLowerCase()))].filter((id) => !found.has(id));
+    const toLock: string[] = [];
+    for (const id of new Set(refs.map((r) => r.id.toLowerCase()))) {
+      const held = this.locked.get(id);
+      if (held) found.set(id, held.module);
+      else toLock.push(id);
+    }
     if (toLock.length > 0) for (const [id, module] of await this.records.lockTargets(this.tx, toLock)) found.set(id, module);
     const errors: FieldError[] = [];
     for (const ref of refs) {
